@@ -1,0 +1,211 @@
+"""The standalone runner: one fresh, limited process per submission; the parent judges.
+
+For each submission the runner executes the setup and solution cells and the probes in a worker
+process (`autograder.worker`) with a wall-clock budget per phase, an address-space limit, a resident
+memory watchdog and a cap on what it may write. Whatever happens there (an exception, sys.exit,
+os._exit, an infinite loop, a memory bomb, a flood of output) becomes a score with a reason, and
+the items already probed keep their points: after a timeout or crash inside one item's check, a
+fresh worker grades the items after it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from autograder import notebook, probing
+from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
+from autograder.results import ItemResult, SubCheck, SubmissionResult
+
+
+@dataclass
+class Limits:
+    setup_timeout_s: float = 120.0  # executing the cells (imports included)
+    item_timeout_scale: float = 1.0  # multiplies each item's own timeout_s
+    memory_mb: int = 3072  # resident memory watchdog for the worker
+    address_space_mb: int = 12288  # hard RLIMIT_AS (TensorFlow maps ~3 GB of address space at start)
+    output_mb: int = 20  # largest file the worker may write (its captured stdout/stderr included)
+    threads: int = 1  # intra-op threads per worker (parallel workers share the cores)
+
+
+def _limit_child(limits: Limits):
+    def apply():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_mb << 20, limits.address_space_mb << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_mb << 20, limits.output_mb << 20))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails instead of killing
+    return apply
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _rss_mb(proc: subprocess.Popen) -> float:
+    try:
+        root = psutil.Process(proc.pid)
+        procs = [root] + root.children(recursive=True)
+        return sum(p.memory_info().rss for p in procs) / 2**20
+    except psutil.Error:
+        return 0.0
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _worker_env(limits: Limits) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
+    root = str(notebook.ROOT)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update({
+        "SEQLAB_GRADING": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": str(limits.threads),
+        "TF_NUM_INTRAOP_THREADS": str(limits.threads),
+        "TF_NUM_INTEROP_THREADS": str(limits.threads),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits):
+    """Run one worker over `batch`. Returns (outcome, where, detail) once it ends or is stopped."""
+    (job_dir / "out").mkdir(parents=True, exist_ok=True)
+    for f in ("status.json", "cells.json"):
+        (job_dir / f).unlink(missing_ok=True)
+    job = {"cells": [{"grade_id": c.grade_id, "source": c.source} for c in cells],
+           "items": [i.id for i in batch], "seed": seed, "first_index": first_index}
+    (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    started = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_dir)], cwd=job_dir,
+                            env=_worker_env(limits), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, preexec_fn=_limit_child(limits))
+    timeouts = {i.id: i.timeout_s * limits.item_timeout_scale for i in batch}
+    try:
+        while True:
+            code = proc.poll()
+            status = _read_json(job_dir / "status.json")
+            phase, where = status.get("phase", "start"), status.get("where", "")
+            if code is not None:
+                if phase == "done" and code == 0:
+                    return "done", "", ""
+                how = f"signal {-code}" if code < 0 else f"exit code {code}"
+                return "crash", where if phase == "item" else "", f"the grading process ended ({how}) while running {_where(phase, where)}"
+            now = time.time()
+            if phase in ("start", "cell") and now - started > limits.setup_timeout_s:
+                _kill(proc)
+                return "timeout", "", f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where)} (an infinite loop?)"
+            if phase == "item" and now - float(status.get("since", now)) > timeouts.get(where, 60):
+                _kill(proc)
+                return "timeout", where, f"the check timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
+            rss = _rss_mb(proc)
+            if rss > limits.memory_mb:
+                _kill(proc)
+                return "memory", where if phase == "item" else "", f"used more than {limits.memory_mb} MB of memory while running {_where(phase, where)}"
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+
+
+def _where(phase: str, where: str) -> str:
+    if phase == "cell":
+        return f"your cell '{where}'"
+    if phase == "item":
+        return f"the check of {where}"
+    return "the start-up (imports)"
+
+
+def grade_notebook(path: str | Path, assignment: str, student: str | None = None, seed: int = DEFAULT_SEED,
+                   limits: Limits | None = None, only: list[str] | None = None) -> SubmissionResult:
+    """Grade one notebook file with the standalone runner."""
+    limits = limits or Limits()
+    path = Path(path)
+    student = student or path.stem
+    todo = [i for i in registry_items(assignment) if not only or i.id in only or i.grade_id in only]
+    t0 = time.time()
+    result = SubmissionResult(student, assignment, str(path), [])
+    try:
+        nb = notebook.read(path)
+        cells, notes = notebook.grading_program(assignment, nb)
+    except notebook.NotebookError as exc:
+        result.items = [ItemResult(i.id, i.points, error=str(exc)) for i in todo]
+        result.notes.append(str(exc))
+        result.seconds = time.time() - t0
+        return result
+    result.notes.extend(notes)
+    by_index: dict[int, ItemResult] = {}
+    job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
+    try:
+        start = 0
+        while start < len(todo):
+            job_dir = job_root / f"run{start}"
+            outcome, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits)
+            cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
+            for gid, msg in cell_errors.items():
+                note = f"cell '{gid}' raised {msg}"
+                if note not in result.notes:
+                    result.notes.append(note)
+            collected = _collect(job_dir, todo, start, seed)
+            by_index.update(collected)
+            if outcome == "done":
+                break
+            if detail and detail not in result.notes:
+                result.notes.append(detail)
+            # the item the worker was stuck in (if any) gets the reason; the rest are retried
+            stuck = next((k for k in range(start, len(todo)) if todo[k].id == where), None)
+            if stuck is None:  # failure outside any item: nothing after this point can be graded
+                for k in range(start, len(todo)):
+                    if k not in by_index:
+                        by_index[k] = ItemResult(todo[k].id, todo[k].points, error=detail)
+                break
+            by_index[stuck] = ItemResult(todo[stuck].id, todo[stuck].points, error=detail)
+            start = stuck + 1
+    finally:
+        shutil.rmtree(job_root, ignore_errors=True)
+    result.items = [by_index.get(k) or ItemResult(todo[k].id, todo[k].points, error="not graded") for k in range(len(todo))]
+    result.seconds = time.time() - t0
+    return result
+
+
+def _collect(job_dir: Path, todo: list[Item], start: int, seed: int) -> dict[int, ItemResult]:
+    found = {}
+    for k in range(start, len(todo)):
+        stem = job_dir / "out" / str(k)
+        if not (stem.with_suffix(".json")).exists():
+            continue
+        item = todo[k]
+        try:
+            data = probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
+        except Exception as exc:
+            found[k] = ItemResult(item.id, item.points, error=f"the check's output could not be read ({type(exc).__name__}); did your code write into the grader's files?")
+            continue
+        try:
+            checks = item.judge(data, item_seed(seed, item.id))
+        except Exception as exc:  # a judge bug must not sink the class: record it loudly
+            checks = [SubCheck("internal", item.points, 0.0, f"internal grader error ({type(exc).__name__}: {exc}); tell your instructor")]
+        found[k] = ItemResult(item.id, item.points, checks=checks)
+    return found

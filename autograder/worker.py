@@ -1,0 +1,113 @@
+"""The student's process: run the setup and solution cells, then the probes. Started by the runner.
+
+    python -m autograder.worker JOB_DIR
+
+JOB_DIR/job.json names the cells, the items and the seed. Results go to JOB_DIR/out/<n>.npz|json, one
+pair per item as soon as it is probed, and JOB_DIR/status.json says what is running (so a timeout or
+crash can be pinned to a cell or an item). The worker never imports the judges or the oracles, and
+blocks student code from importing them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+class _BlockGraderImports:
+    """A meta-path finder that refuses the grader-only modules to code run after it is installed."""
+
+    blocked = ("autograder.oracles", "autograder.judging", "autograder.runner", "autograder.reports")
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in self.blocked):
+            raise ImportError(f"{name} is not available to submissions")
+        return None
+
+
+def _write_json(path: str, payload: dict) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+    os.replace(tmp, path)
+
+
+class _IPythonStub:
+    """Stands in for get_ipython() so cells with %magics or !commands do not crash; they do nothing."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    def run_cell_magic(self, *args, **kwargs):
+        return None
+
+    def system(self, *args, **kwargs):
+        return None
+
+    def getoutput(self, *args, **kwargs):
+        return []
+
+
+def _transform(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def main(job_dir: str) -> int:
+    with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as fh:
+        job = json.load(fh)
+    status_path = os.path.join(job_dir, "status.json")
+    out_dir = os.path.join(job_dir, "out")
+    os.makedirs(out_dir, exist_ok=True)
+
+    # the student's prints go to a capped log file, never to the grader's terminal
+    log_fd = os.open(os.path.join(job_dir, "student.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.environ["SEQLAB_GRADING"] = "1"
+
+    import seqlab  # noqa: F401  (quiet TF)
+    import keras  # noqa: F401
+
+    from autograder import probing
+    from autograder.registry import get, item_seed
+
+    items = [get(i) for i in job["items"]]
+    sys.meta_path.insert(0, _BlockGraderImports())
+    for name in list(sys.modules):
+        if any(name == b or name.startswith(b + ".") for b in _BlockGraderImports.blocked):
+            del sys.modules[name]
+
+    namespace = {"__name__": "__main__", "get_ipython": _IPythonStub}
+    cell_errors = {}
+    for cell in job["cells"]:
+        _write_json(status_path, {"phase": "cell", "where": cell["grade_id"], "since": time.time()})
+        try:
+            code = compile(_transform(cell["source"]), f"<cell {cell['grade_id']}>", "exec")
+            exec(code, namespace)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included: keep going
+            cell_errors[cell["grade_id"]] = probing.describe_exception(exc)
+    _write_json(os.path.join(job_dir, "cells.json"), {"errors": cell_errors})
+
+    for index, item in enumerate(items):
+        _write_json(status_path, {"phase": "item", "where": item.id, "since": time.time()})
+        try:
+            result = item.probe(namespace, item_seed(job["seed"], item.id))
+        except BaseException as exc:
+            result = {"data": {}, "errors": {"probe": probing.describe_exception(exc)}}
+        stem = os.path.join(out_dir, str(job["first_index"] + index))
+        probing.dump(result, stem + ".npz", stem + ".json.tmp")
+        os.replace(stem + ".json.tmp", stem + ".json")
+    _write_json(status_path, {"phase": "done", "where": "", "since": time.time()})
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1])
+    os._exit(code)  # skip interpreter teardown (TF threads can make it slow)

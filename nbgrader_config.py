@@ -1,0 +1,20 @@
+"""nbgrader configuration for Sequence Models Lab.
+
+Master notebooks live in solutions/<id>/ (nbgrader's "source"), generated student notebooks in
+assignments/<id>/ (nbgrader's "release"). The hidden test cells call the `autograder` package.
+"""
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.course_id = "seqlab"
+# Nothing outside the notebook is copied into a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+# The grading training run (long_term_dependency) takes ~15 s on 2 CPU cores; allow headroom.
+c.ExecutePreprocessor.timeout = 600
+c.Execute.timeout = 600
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearMetadataPreprocessor.enabled = True

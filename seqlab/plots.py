@@ -26,7 +26,8 @@ def _in_notebook() -> bool:
         return False
 
 
-def plot_loss_curves(histories: dict, title: str = "Training loss", baseline: float | None = None, ax=None):
+def plot_loss_curves(histories: dict, title: str = "Training loss", baseline: float | None = None, ax=None,
+                     xlabel: str = "step"):
     """Plot loss curves, one per model. `histories` maps a label to a list of losses (or a History)."""
     plt = _pyplot()
     if ax is None:
@@ -38,7 +39,7 @@ def plot_loss_curves(histories: dict, title: str = "Training loss", baseline: fl
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle="--", label="predict the mean (baseline)")
     ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("MSE")
     ax.set_title(title)
     ax.legend()

@@ -415,6 +415,10 @@ def probe_masked(ns: dict, seed: int) -> dict:
         p.put("config/flags", [config.get("return_sequences"), config.get("return_state")])
         clone = layer_cls.from_config(config)
         p.put("config/clone_flags", [getattr(clone, "return_sequences", None), getattr(clone, "return_state", None)])
+        layer(case["x"])
+        clone(case["x"])  # builds the clone's (fresh) weights, then copy the originals over
+        clone.set_weights(layer.get_weights())
+        p.put("config/out", clone(case["x"]))
     return p.result()
 
 
@@ -490,10 +494,12 @@ def judge_masked(result: dict, seed: int):
            "supports_masking = True" if not ok else
            "compute_mask should return the input mask when return_sequences=True (so later layers see it)"))
     err = j.error_for("config")
-    ok = not err and j.data.get("config/flags") == [True, False] and j.data.get("config/clone_flags") == [True, False]
+    ok = (not err and j.data.get("config/flags") == [True, False] and j.data.get("config/clone_flags") == [True, False]
+          and j.close("config/out", keras_ref.rnn_layer("lstm", case["x"], case["weights"])[0]))
     j.add("serialization", POINTS_MASKED["serialization"], ok,
           f"get_config/from_config failed: {err}" if err else
-          "get_config() must hold `cell`, `return_sequences` and `return_state`, and from_config must rebuild the layer")
+          "get_config() must hold `cell`, `return_sequences` and `return_state`, and from_config must rebuild a "
+          "layer that computes the same outputs")
     return j.checks
 
 

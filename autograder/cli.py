@@ -1,0 +1,160 @@
+"""Command line: `python -m autograder grade --assignment 01_rnn_lstm --out DIR PATH...`.
+
+PATH is a notebook, a folder of notebooks (one per student, named after the student), or an nbgrader
+`submitted/` tree (submitted/<student>/<assignment>/*.ipynb).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from autograder import registry, reports
+from autograder.results import ItemResult, SubmissionResult
+
+
+def discover(paths: list[str], assignment: str) -> list[tuple[str, Path]]:
+    """(student, notebook) pairs from notebooks, folders of notebooks and nbgrader submitted/ trees."""
+    found: list[tuple[str, Path]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append((path.stem, path))
+        elif path.is_dir():
+            tree = path / "submitted" if (path / "submitted").is_dir() else path
+            nbgrader_style = sorted(tree.glob(f"*/{assignment}/*.ipynb"))
+            if nbgrader_style:
+                for nb in nbgrader_style:
+                    if ".ipynb_checkpoints" not in nb.parts:
+                        found.append((nb.parent.parent.name, nb))
+            else:
+                for nb in sorted(tree.glob("*.ipynb")):
+                    found.append((nb.stem, nb))
+        else:
+            found.append((path.stem, path))  # graded as unreadable, with a reason
+    seen, unique = set(), []
+    for student, nb in found:
+        name, n = student, 2
+        while name in seen:
+            name, n = f"{student}-{n}", n + 1
+        seen.add(name)
+        unique.append((name, nb))
+    return unique
+
+
+def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=True, only=None) -> list[SubmissionResult]:
+    from autograder.runner import grade_notebook
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: list[SubmissionResult] = []
+    items = [i for i in registry.items(assignment) if not only or i.id in only or i.grade_id in only]
+    console, bar, task = _progress(len(submissions), progress)
+
+    def one(student, path):
+        try:
+            return grade_notebook(path, assignment, student=student, seed=seed, limits=limits, only=only)
+        except Exception as exc:  # never let one submission stop the class
+            r = SubmissionResult(student, assignment, str(path),
+                                 [ItemResult(i.id, i.points, error=f"internal grader error: {exc}") for i in items])
+            r.notes.append(f"internal grader error: {type(exc).__name__}: {exc}")
+            return r
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(one, s, p): s for s, p in submissions}
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            reports.write_student(out_dir, result)
+            if bar is not None:
+                bar.update(task, advance=1, description=f"graded {result.student}")
+    if bar is not None:
+        bar.stop()
+    results.sort(key=lambda r: r.student)
+    reports.write_grades_csv(out_dir, results)
+    if progress:
+        _print_table(console, results, items)
+    return results
+
+
+def _progress(total, enabled):
+    if not enabled:
+        return None, None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=False)
+    bar = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console)
+    bar.start()
+    task = bar.add_task("grading", total=total)
+    return console, bar, task
+
+
+def _print_table(console, results, items):
+    from rich.table import Table
+
+    table = Table(title=f"{results[0].assignment if results else ''}: points per item")
+    table.add_column("student")
+    for item in items:
+        table.add_column(f"{item.grade_id}\n/{item.points:g}", justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("s", justify="right")
+    for r in results:
+        by = r.by_item()
+        cells = []
+        for item in items:
+            res = by.get(item.id)
+            if res is None:
+                cells.append("")
+            elif res.error:
+                cells.append("[red]err[/red]")
+            else:
+                colour = "green" if res.score >= item.points else ("yellow" if res.score > 0 else "red")
+                cells.append(f"[{colour}]{res.score:g}[/{colour}]")
+        table.add_row(r.student, *cells, f"{r.score:g}/{r.max_score:g}", f"{r.seconds:.0f}")
+    console.print(table)
+
+
+def main(argv=None) -> int:
+    from autograder.runner import Limits
+
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade notebooks with the standalone sandboxed runner")
+    g.add_argument("paths", nargs="+", metavar="PATH")
+    g.add_argument("--assignment", required=True, choices=registry.ASSIGNMENTS)
+    g.add_argument("--out", required=True, help="report folder (results.json and feedback.md per student, grades.csv)")
+    g.add_argument("--seed", type=int, default=registry.DEFAULT_SEED, help="seed of the grader's inputs and weights")
+    g.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
+    g.add_argument("--setup-timeout", type=float, default=120.0, help="seconds to run a submission's cells")
+    g.add_argument("--timeout-scale", type=float, default=1.0, help="multiplies every item's own time limit")
+    g.add_argument("--memory-mb", type=int, default=3072, help="memory limit per submission (MB)")
+    g.add_argument("--only", nargs="*", help="grade only these items (grade_ids)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    ls = sub.add_parser("items", help="list the graded items and their points")
+    ls.add_argument("--assignment", choices=registry.ASSIGNMENTS)
+    args = parser.parse_args(argv)
+
+    if args.command == "items":
+        total = 0.0
+        for item in registry.items(args.assignment):
+            print(f"{item.id:45s} {item.points:5g}  {item.title}")
+            total += item.points
+        print(f"{'total':45s} {total:5g}")
+        return 0
+
+    submissions = discover(args.paths, args.assignment)
+    if not submissions:
+        print(f"no notebooks found under {' '.join(args.paths)}", file=sys.stderr)
+        return 2
+    limits = Limits(setup_timeout_s=args.setup_timeout, item_timeout_scale=args.timeout_scale, memory_mb=args.memory_mb)
+    t0 = time.time()
+    results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
+                          progress=not args.quiet, only=args.only)
+    n = len(results)
+    print(f"graded {n} submission(s) in {time.time() - t0:.0f} s; reports in {args.out}/ (grades.csv, <student>/results.json, <student>/feedback.md)")
+    return 0

@@ -30,7 +30,7 @@ from autograder.results import ItemResult, SubCheck, SubmissionResult
 
 @dataclass
 class Limits:
-    setup_timeout_s: float = 120.0  # executing the cells (imports included)
+    setup_timeout_s: float = 120.0  # start-up (imports), and each cell of the submission
     item_timeout_scale: float = 1.0  # multiplies each item's own timeout_s
     memory_mb: int = 3072  # resident memory watchdog for the worker
     address_space_mb: int = 12288  # hard RLIMIT_AS (TensorFlow maps ~3 GB of address space at start)
@@ -92,7 +92,7 @@ def _worker_env(limits: Limits) -> dict:
 
 
 def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits):
-    """Run one worker over `batch`. Returns (outcome, where, detail) once it ends or is stopped."""
+    """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped."""
     (job_dir / "out").mkdir(parents=True, exist_ok=True)
     for f in ("status.json", "cells.json"):
         (job_dir / f).unlink(missing_ok=True)
@@ -111,20 +111,21 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
             phase, where = status.get("phase", "start"), status.get("where", "")
             if code is not None:
                 if phase == "done" and code == 0:
-                    return "done", "", ""
+                    return "done", phase, "", ""
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                return "crash", where if phase == "item" else "", f"the grading process ended ({how}) while running {_where(phase, where)}"
+                return "crash", phase, where, f"the grading process ended ({how}) while running {_where(phase, where)}"
             now = time.time()
-            if phase in ("start", "cell") and now - started > limits.setup_timeout_s:
+            since = started if phase == "start" else float(status.get("since", now))
+            if phase in ("start", "cell") and now - since > limits.setup_timeout_s:
                 _kill(proc)
-                return "timeout", "", f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where)} (an infinite loop?)"
+                return "timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where)} (an infinite loop?)"
             if phase == "item" and now - float(status.get("since", now)) > timeouts.get(where, 60):
                 _kill(proc)
-                return "timeout", where, f"the check timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
+                return "timeout", phase, where, f"the check timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
             rss = _rss_mb(proc)
             if rss > limits.memory_mb:
                 _kill(proc)
-                return "memory", where if phase == "item" else "", f"used more than {limits.memory_mb} MB of memory while running {_where(phase, where)}"
+                return "memory", phase, where, f"used more than {limits.memory_mb} MB of memory while running {_where(phase, where)}"
             time.sleep(0.1)
     finally:
         if proc.poll() is None:
@@ -160,28 +161,33 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
     by_index: dict[int, ItemResult] = {}
     job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
-        start = 0
+        start, attempt = 0, 0
         while start < len(todo):
-            job_dir = job_root / f"run{start}"
-            outcome, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits)
+            attempt += 1
+            job_dir = job_root / f"run{attempt}"
+            outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits)
             cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
             for gid, msg in cell_errors.items():
                 note = f"cell '{gid}' raised {msg}"
                 if note not in result.notes:
                     result.notes.append(note)
-            collected = _collect(job_dir, todo, start, seed)
-            by_index.update(collected)
+            by_index.update(_collect(job_dir, todo, start, seed))
             if outcome == "done":
                 break
             if detail and detail not in result.notes:
                 result.notes.append(detail)
-            # the item the worker was stuck in (if any) gets the reason; the rest are retried
-            stuck = next((k for k in range(start, len(todo)) if todo[k].id == where), None)
-            if stuck is None:  # failure outside any item: nothing after this point can be graded
+            if phase == "cell" and any(c.grade_id == where for c in cells):
+                # a cell that hangs or kills the process is left out; the rest of the notebook is graded
+                cells = [c for c in cells if c.grade_id != where]
+                result.notes.append(f"cell '{where}' was skipped so that the other parts could be graded")
+                continue
+            stuck = next((k for k in range(start, len(todo)) if todo[k].id == where), None) if phase == "item" else None
+            if stuck is None:  # failure outside any cell or item (start-up): nothing more can be graded
                 for k in range(start, len(todo)):
                     if k not in by_index:
                         by_index[k] = ItemResult(todo[k].id, todo[k].points, error=detail)
                 break
+            # the item the worker was stuck in gets the reason; a fresh worker grades the items after it
             by_index[stuck] = ItemResult(todo[stuck].id, todo[stuck].points, error=detail)
             start = stuck + 1
     finally:

@@ -47,26 +47,56 @@ def stderr_fd_silenced():
         os.close(devnull)
 
 
+class _SilentTensorFlowFinder:
+    """Imports `tensorflow` (whenever something first imports it) with file descriptor 2 silenced."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        loader = spec.loader
+        original = loader.exec_module
+
+        def exec_module(module):
+            with stderr_fd_silenced():
+                original(module)
+            _after_tensorflow(module)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _after_tensorflow(tf) -> None:
+    try:
+        tf.get_logger().setLevel(logging.ERROR)
+        tf.autograph.set_verbosity(0)
+    except Exception:  # pragma: no cover - partial TF installs
+        pass
+
+
 def quiet() -> None:
-    """Idempotently silence TF/absl/Keras logging. Safe to call before or after TF import."""
+    """Idempotently silence TF/absl/Keras logging. Cheap: TensorFlow is not imported here.
+
+    Sets the documented switches and installs an import hook so that whichever module first imports
+    TensorFlow (usually `import keras`) does so with its C++ start-up chatter sent to /dev/null.
+    """
     for key, value in _ENV.items():
         if value:
             os.environ.setdefault(key, value)
-    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*oneDNN.*")
     warnings.filterwarnings("ignore", module="keras")
     warnings.filterwarnings("ignore", module="tensorflow")
-    if backend == "tensorflow" or "tensorflow" in sys.modules:
-        with stderr_fd_silenced():
-            try:
-                import tensorflow as tf  # noqa: F401
-
-                tf.get_logger().setLevel(logging.ERROR)
-                tf.autograph.set_verbosity(0)
-            except ImportError:
-                pass
+    if "tensorflow" in sys.modules:
+        _after_tensorflow(sys.modules["tensorflow"])
+    elif not any(isinstance(f, _SilentTensorFlowFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _SilentTensorFlowFinder())
     try:
         import absl.logging
 
@@ -76,5 +106,3 @@ def quiet() -> None:
         pass
     for name in ("tensorflow", "absl", "keras", "h5py", "matplotlib"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    with stderr_fd_silenced():
-        import keras  # noqa: F401

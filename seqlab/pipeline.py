@@ -65,7 +65,7 @@ def make_dataset(pairs, src_tokenizer, tgt_tokenizer, *, batch_size: int = 64,
         return idx, s[:s_len], t[:-1], t[1:]
 
     ds = (ds.batch(1024).map(tokenize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-          .unbatch().map(split, deterministic=True))
+          .unbatch().map(split))
     if shuffle:
         ds = ds.shuffle(min(buffer_size, max(n, 1)), seed=seed, reshuffle_each_iteration=True)
     bounds = list(bucket_boundaries)
@@ -214,3 +214,32 @@ class NpzBatches:
 
 def load_npz_batches(path, **kwargs) -> NpzBatches:
     return NpzBatches(path, **kwargs)
+
+
+def cached_batches(split: str = "train", *, batch_size: int = 64, bucket_boundaries=DEFAULT_BOUNDARIES,
+                   corpus_dir=None, cache_dir=None, shuffle_batches: bool = False, seed: int = 0) -> NpzBatches:
+    """:class:`NpzBatches` for a split of a corpus (default: the shipped one), from
+    ``<corpus>/cache/<split>-b<batch>-<key>.npz``. The key hashes the split's data, both vocabulary
+    files and the batching parameters, so a stale cache is never used. When the file exists this
+    needs NumPy only; otherwise it is built once (needs TensorFlow + tensorflow-text)."""
+    import hashlib
+
+    from seqlab.data import DEFAULT_CORPUS_DIR, load_pairs
+
+    d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
+    if not ((d / "vocab_en.txt").is_file() and (d / "vocab_ko.txt").is_file()):
+        from seqlab.tokenizers import build_vocabs
+
+        build_vocabs(d)
+    h = hashlib.sha256()
+    for f in (d / f"{split}.tsv", d / "vocab_en.txt", d / "vocab_ko.txt"):
+        h.update(f.read_bytes() if f.is_file() else b"missing")
+    h.update(json.dumps([batch_size, list(bucket_boundaries)]).encode())
+    path = (Path(cache_dir) if cache_dir else d / "cache") / f"{split}-b{batch_size}-{h.hexdigest()[:16]}.npz"
+    if not path.is_file():
+        from seqlab.tokenizers import load_tokenizers
+
+        en, ko = load_tokenizers(d)
+        save_npz(path, load_pairs(d / f"{split}.tsv"), en, ko, batch_size=batch_size,
+                 bucket_boundaries=bucket_boundaries, meta={"split": split, "corpus": str(d)})
+    return NpzBatches(path, shuffle_batches=shuffle_batches, seed=seed)

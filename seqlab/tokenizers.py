@@ -238,8 +238,11 @@ class SubwordTokenizer:
 
     def encode(self, strings, add_start_end: bool = True) -> list:
         """Like :meth:`tokenize` but returns a list of NumPy int arrays."""
+        import numpy as np
+
         r = self.tokenize(strings, add_start_end)
-        return [row.numpy() for row in r] if r.shape[0] else []
+        values, splits = r.flat_values.numpy(), r.row_splits.numpy()
+        return [values[a:b] for a, b in zip(splits[:-1], splits[1:])] if len(splits) > 1 else []
 
     def tokens(self, string: str) -> list[str]:
         """The WordPiece strings of one sentence (no [START]/[END])."""

@@ -1,0 +1,50 @@
+# Sequence Models Lab. `make demo` and `make test` are all a newcomer needs (Python 3.11 on PATH).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+PYTEST_JOBS ?= 2
+
+.PHONY: help venv demo test notebooks check-notebooks solutions bench lock clean
+
+help:
+	@echo "make demo        set up .venv and grade the sample class in examples/"
+	@echo "make test        run the kit's tests (pytest)"
+	@echo "make notebooks   regenerate assignments/ from solutions/ with nbgrader"
+	@echo "make solutions   executed copies of the master notebooks in build/solutions/"
+	@echo "make bench       nbgrader autograde vs the standalone runner, seconds per submission"
+
+venv: $(STAMP)
+
+# Idempotent: the venv is created once and reinstalled only when the pins or the package change.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+demo: venv
+	$(BIN)/python -m examples.build_class
+	$(BIN)/python -m autograder grade --assignment 01_rnn_lstm --out examples/reports --setup-timeout 60 examples/submitted
+
+test: venv
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup
+
+notebooks: venv
+	$(BIN)/python -m nbgrader generate_assignment 01_rnn_lstm --force --no-db
+
+solutions: venv
+	$(BIN)/python -m seqlab.build_solutions --out build/solutions
+
+bench: venv
+	$(BIN)/python benchmarks/grading.py --n 4
+
+lock: venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^sequence-models-lab' | \
+	  sed '1i # Pinned dependencies of Sequence Models Lab (python 3.11). Regenerate with: make lock' > requirements.lock
+
+clean:
+	rm -rf build examples/reports .pytest_cache

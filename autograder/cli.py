@@ -134,6 +134,9 @@ def main(argv=None) -> int:
     g.add_argument("--timeout-scale", type=float, default=1.0, help="multiplies every item's own time limit")
     g.add_argument("--memory-mb", type=int, default=3072, help="memory limit per submission (MB)")
     g.add_argument("--only", nargs="*", help="grade only these items (grade_ids)")
+    g.add_argument("--gradebook", metavar="DB_URL",
+                   help="also write the scores into an nbgrader gradebook, e.g. sqlite:///course/gradebook.db")
+    g.add_argument("--course-id", help="nbgrader course_id of that gradebook (default: nbgrader's default)")
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
     ls = sub.add_parser("items", help="list the graded items and their points")
     ls.add_argument("--assignment", choices=registry.ASSIGNMENTS)
@@ -156,5 +159,14 @@ def main(argv=None) -> int:
     results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
                           progress=not args.quiet, only=args.only)
     n = len(results)
+    if args.gradebook:
+        from autograder.gradebook import GradebookError, write_gradebook
+
+        try:
+            count = write_gradebook(args.gradebook, args.assignment, results, args.course_id)
+        except GradebookError as exc:
+            print(f"gradebook not updated: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {count} grades to {args.gradebook}")
     print(f"graded {n} submission(s) in {time.time() - t0:.0f} s; reports in {args.out}/ (grades.csv, <student>/results.json, <student>/feedback.md)")
     return 0

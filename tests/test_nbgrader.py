@@ -106,3 +106,38 @@ def test_feedback_is_visible_in_the_autograded_notebook(nbgrader_scores):
     cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "lstm_cell")
     text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
     assert "forget gate" in text and "BEGIN HIDDEN" not in text
+
+
+def test_standalone_scores_written_to_nbgrader_gradebook(tmp_path):
+    import subprocess
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    course = make_course(tmp_path)
+    solution = read_nb()
+    m = next(m for m in MUTANTS if m.id == "gru_update_gate_flipped")
+    nb = write_nb(mutate(solution, m.cell, m.find, m.replace), tmp_path / "subs" / "erin.ipynb")
+    db = f"sqlite:///{course / 'gradebook.db'}"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "--assignment", ASSIGNMENT, "--out",
+                           str(tmp_path / "out"), "--quiet", "--only", "rnn_cell", "gru_cell", "--gradebook", db,
+                           "--course-id", "seqlab-test", str(nb)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with Gradebook(db, course_id="seqlab-test") as gb:
+        sub = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "erin")
+        grades = {g.name: g.auto_score for g in sub.grades}
+    assert grades["rnn_cell"] == POINTS["rnn_cell"]
+    assert 0 < grades["gru_cell"] < POINTS["gru_cell"]
+    assert grades["lstm_cell"] is None  # not graded in this run
+
+
+def test_gradebook_without_the_assignment_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "--assignment", ASSIGNMENT, "--out",
+                           str(tmp_path / "out"), "--quiet", "--only", "rnn_cell", "--gradebook", db, str(STARTER_NB)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 1 and "generate_assignment" in proc.stderr
+    assert (tmp_path / "out" / "grades.csv").exists()  # the reports are written regardless

@@ -97,10 +97,37 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
                 notes.append(f"the answer cell '{cell.grade_id}' is missing (deleted?); it was graded as empty")
                 program.append(CodeCell(cell.grade_id, "", "solution"))
             else:
-                program.append(CodeCell(cell.grade_id, submitted[cell.grade_id].source, "solution"))
+                source = submitted[cell.grade_id].source
+                program.append(CodeCell(cell.grade_id, source, "solution"))
+                uses = backend_specific_uses(source)
+                if uses:
+                    notes.append(f"cell '{cell.grade_id}' uses {', '.join(uses[:5])}: use keras.ops instead, so the "
+                                 "layer runs on every Keras backend (no points are taken for this)")
     return program, notes
 
 
 def test_points(nb) -> dict[str, float]:
     """grade_id -> points of every graded test cell (nbgrader's partial-credit cells)."""
     return {c.grade_id: c.points for c in code_cells(nb) if c.kind == "test"}
+
+
+_BACKEND_MODULES = ("tensorflow", "tf", "torch", "jax", "jnp")
+
+
+def backend_specific_uses(source: str) -> list[str]:
+    """Names like `tf.matmul` or `import torch` in a cell: such layers do not run on every Keras backend."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in _BACKEND_MODULES:
+            found.append(f"{node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Import):
+            found.extend(a.name for a in node.names if a.name.split(".")[0] in ("tensorflow", "torch", "jax"))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("tensorflow", "torch", "jax"):
+            found.append(node.module)
+    return sorted(set(found))

@@ -31,7 +31,7 @@ demo: venv
 	$(BIN)/python -m autograder grade --assignment 01_rnn_lstm --out examples/reports --setup-timeout 60 examples/submitted
 
 test: venv
-	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadfile
 
 notebooks: venv
 	$(BIN)/python -m nbgrader generate_assignment 01_rnn_lstm --force --no-db

@@ -133,7 +133,8 @@ def main(argv=None) -> int:
     g.add_argument("--setup-timeout", type=float, default=120.0, help="seconds to run a submission's cells")
     g.add_argument("--timeout-scale", type=float, default=1.0, help="multiplies every item's own time limit")
     g.add_argument("--memory-mb", type=int, default=3072, help="memory limit per submission (MB)")
-    g.add_argument("--only", nargs="*", help="grade only these items (grade_ids)")
+    g.add_argument("--only", action="append", metavar="GRADE_ID",
+                   help="grade only this item (repeat, or separate with commas)")
     g.add_argument("--gradebook", metavar="DB_URL",
                    help="also write the scores into an nbgrader gradebook, e.g. sqlite:///course/gradebook.db")
     g.add_argument("--course-id", help="nbgrader course_id of that gradebook (default: nbgrader's default)")
@@ -150,6 +151,8 @@ def main(argv=None) -> int:
         print(f"{'total':45s} {total:5g}")
         return 0
 
+    if args.only:
+        args.only = [g.strip() for value in args.only for g in value.split(",") if g.strip()]
     submissions = discover(args.paths, args.assignment)
     if not submissions:
         print(f"no notebooks found under {' '.join(args.paths)}", file=sys.stderr)

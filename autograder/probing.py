@@ -23,7 +23,11 @@ def describe_exception(exc: BaseException) -> str:
         if frame.filename.startswith("<cell") or "ipykernel" in frame.filename or frame.filename.startswith("/tmp/ipykernel"):
             where = f" (in your code, {frame.filename.strip('<>')} line {frame.lineno}: {(frame.line or '').strip()[:120]})"
             break
-    msg = str(exc).strip().splitlines()
+    text = str(exc).strip()
+    if text.startswith("Exception encountered when calling") and "\x1b[1m" in text:
+        # Keras wraps errors raised inside call(): keep the original message between the bold markers
+        text = text.split("\x1b[1m", 1)[1].split("\x1b[0m", 1)[0].strip()
+    msg = text.splitlines()
     first = msg[0][:300] if msg else ""
     if isinstance(exc, NotImplementedError) and not first:
         return "NotImplementedError: this part is not implemented yet"

@@ -121,15 +121,14 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
                 return "timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where)} (an infinite loop?)"
             if phase == "item" and now - float(status.get("since", now)) > timeouts.get(where, 60):
                 _kill(proc)
-                return "timeout", phase, where, f"the check timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
+                return "timeout", phase, where, f"the check of {where} timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
             rss = _rss_mb(proc)
             if rss > limits.memory_mb:
                 _kill(proc)
                 return "memory", phase, where, f"used more than {limits.memory_mb} MB of memory while running {_where(phase, where)}"
             time.sleep(0.1)
     finally:
-        if proc.poll() is None:
-            _kill(proc)
+        _kill(proc)  # always: also reaches processes the submission forked into the worker's group
 
 
 def _where(phase: str, where: str) -> str:

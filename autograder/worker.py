@@ -10,6 +10,7 @@ blocks student code from importing them.
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import sys
 import time
@@ -88,7 +89,10 @@ def main(job_dir: str) -> int:
     for cell in job["cells"]:
         _write_json(status_path, {"phase": "cell", "where": cell["grade_id"], "since": time.time()})
         try:
-            code = compile(_transform(cell["source"]), f"<cell {cell['grade_id']}>", "exec")
+            source = _transform(cell["source"])
+            filename = f"<cell {cell['grade_id']}>"
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            code = compile(source, filename, "exec")
             exec(code, namespace)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included: keep going
             cell_errors[cell["grade_id"]] = probing.describe_exception(exc)

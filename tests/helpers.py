@@ -95,3 +95,28 @@ def autograde(course: Path, submissions: dict, assignment: str = ASSIGNMENT) -> 
             sub = gb.find_submission_notebook(assignment, assignment, student)
             scores[student] = {g.name: float(g.score) for g in sub.grades}
     return scores
+
+
+def computed_once(tmp_path_factory, name: str, compute):
+    """`compute(folder)` once per test session, shared by every pytest-xdist worker (pickled, under a lock).
+
+    A module fixture runs once per worker that gets one of its tests; with `-n` that can mean two
+    expensive gradings of the same thing, competing for the same cores. The first worker computes and
+    stores the value in the session's shared temp folder; the others wait for it and read it back.
+    """
+    import fcntl
+    import pickle
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this session
+    data = root / f"{name}.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if data.exists():
+            return pickle.loads(data.read_bytes())
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        value = compute(folder)
+        data.write_bytes(pickle.dumps(value))
+        return value

@@ -120,7 +120,7 @@ def test_standalone_scores_written_to_nbgrader_gradebook(tmp_path):
     nb = write_nb(mutate(solution, m.cell, m.find, m.replace), tmp_path / "subs" / "erin.ipynb")
     db = f"sqlite:///{course / 'gradebook.db'}"
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "--assignment", ASSIGNMENT, "--out",
-                           str(tmp_path / "out"), "--quiet", "--only", "rnn_cell", "gru_cell", "--gradebook", db,
+                           str(tmp_path / "out"), "--quiet", "--only", "rnn_cell", "--only", "gru_cell", "--gradebook", db,
                            "--course-id", "seqlab-test", str(nb)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with Gradebook(db, course_id="seqlab-test") as gb:

@@ -250,6 +250,9 @@ def judge_cell(kind: str, result: dict, seed: int):
         j.fail("numerics", pts["numerics"], f"calling the cell raised an error: {err}")
     elif keys_ok:
         j.add("numerics", pts["numerics"], True)
+    elif any(a is not None and not np.all(np.isfinite(a)) for a in
+             [j.array("case/full/out")] + [j.array(f"case/full/state{i}") for i in range(len(states_exp))]):
+        j.fail("numerics", pts["numerics"], "the output or a state contains NaN or inf")
     else:
         parts = []
         if not j.close("case/full/out", out_exp):
@@ -696,8 +699,11 @@ def probe_adding(ns: dict, seed: int) -> dict:
         p.put("data/other_seed_differs", bool(not np.array_equal(np.asarray(x), np.asarray(x3))))
     with p.step("model"):
         build = p.need("build_adding_model")
-        model = build(keras.layers.LSTMCell(8))
+        cell = keras.layers.LSTMCell(8)
+        model = build(cell)
         p.put("model/out", shape_of(model(np.zeros((3, ADD_T, 2), np.float32))))
+        model_weights = {id(w) for w in model.trainable_weights}
+        p.put("model/uses_cell", bool(cell.trainable_weights) and all(id(w) in model_weights for w in cell.trainable_weights))
     if "model" in p.errors:
         return p.result()
     with p.step("train"):
@@ -740,9 +746,16 @@ def judge_adding(result: dict, seed: int):
               "the same seed must give the same data and another seed other data: draw everything from "
               "np.random.default_rng(seed)")
     err = j.error_for("model")
-    j.add("model", pts["model"], not err and j.data.get("model/out") == [3, 1],
+    uses_cell = j.data.get("model/uses_cell") is True
+    j.add("model", pts["model"], not err and j.data.get("model/out") == [3, 1] and uses_cell,
           f"build_adding_model(cell) raised: {err}" if err else
-          f"the model should map (batch, time, 2) to (batch, 1); it returned shape {j.data.get('model/out')}")
+          f"the model should map (batch, time, 2) to (batch, 1); it returned shape {j.data.get('model/out')}"
+          if j.data.get("model/out") != [3, 1] else
+          "the model does not train the cell it was given: wrap that cell in keras.layers.RNN(cell)")
+    if not uses_cell and not err:
+        j.fail("learns the adding problem", pts["learns the adding problem"],
+               "not credited: the model does not use the given cell, so it does not show that an LSTM learns the task")
+        return j.checks
     err = j.error_for("train", "model")
     pred = j.array("train/pred")
     _, y_test = adding_data(500, ADD_T, seed + 7)

@@ -82,4 +82,7 @@ MUTANTS = [
            'y = x[:, :, 0].sum(axis=1, keepdims=True).astype("float32")', ("long_term_dependency",), says="sum of the two"),
     Mutant("adding_sigmoid_readout", ADD, "outputs = keras.layers.Dense(1)(h)",
            'outputs = keras.layers.Dense(1, activation="sigmoid")(h)', ("long_term_dependency",), says="MSE"),
+    Mutant("adding_model_ignores_cell", ADD, "h = keras.layers.RNN(cell)(inputs)",
+           "h = keras.layers.RNN(keras.layers.SimpleRNNCell(32))(inputs)", ("long_term_dependency",),
+           says="does not train the cell it was given"),
 ]

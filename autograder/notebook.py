@@ -1,6 +1,7 @@
 """Reading notebooks: the master (solutions/) and submissions, by nbgrader grade_id."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +113,7 @@ def test_points(nb) -> dict[str, float]:
 
 
 _BACKEND_MODULES = ("tensorflow", "tf", "torch", "jax", "jnp")
+_AST_LOCK = threading.Lock()
 
 
 def backend_specific_uses(source: str) -> list[str]:
@@ -119,7 +121,8 @@ def backend_specific_uses(source: str) -> list[str]:
     import ast
 
     try:
-        tree = ast.parse(source)
+        with _AST_LOCK:  # CPython 3.11's ast.parse is not thread-safe (the runner grades in threads)
+            tree = ast.parse(source)
     except SyntaxError:
         return []
     found = []

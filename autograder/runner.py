@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ import psutil
 from autograder import notebook, probing
 from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
 from autograder.results import ItemResult, SubCheck, SubmissionResult
+
+
+_JUDGE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -209,7 +213,8 @@ def _collect(job_dir: Path, todo: list[Item], start: int, seed: int) -> dict[int
             found[k] = ItemResult(item.id, item.points, error=f"the check's output could not be read ({type(exc).__name__}); did your code write into the grader's files?")
             continue
         try:
-            checks = item.judge(data, item_seed(seed, item.id))
+            with _JUDGE_LOCK:  # judges build Keras oracles; one at a time when submissions are graded in threads
+                checks = item.judge(data, item_seed(seed, item.id))
         except Exception as exc:  # a judge bug must not sink the class: record it loudly
             checks = [SubCheck("internal", item.points, 0.0, f"internal grader error ({type(exc).__name__}: {exc}); tell your instructor")]
         found[k] = ItemResult(item.id, item.points, checks=checks)

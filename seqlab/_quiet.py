@@ -64,6 +64,11 @@ class _SilentTensorFlowFinder:
         def exec_module(module):
             with stderr_fd_silenced():
                 original(module)
+                try:
+                    # Device discovery (cuInit, CUDA stubs) logs from C++ on first use: do it now, silenced.
+                    module.config.list_physical_devices()
+                except Exception:  # pragma: no cover - partial TF installs
+                    pass
             _after_tensorflow(module)
 
         loader.exec_module = exec_module

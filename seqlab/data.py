@@ -15,10 +15,6 @@ and the 1-based line number.
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import dataclasses
 import hashlib
 import importlib.util

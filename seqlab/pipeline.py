@@ -14,10 +14,6 @@ All token arrays are int32.
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import json
 from pathlib import Path
 

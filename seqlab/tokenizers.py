@@ -14,10 +14,6 @@
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import hashlib
 import json
 import re

@@ -20,8 +20,6 @@ _ENV = {
     "GLOG_minloglevel": "3",
     "ABSL_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",  # also makes CPU numerics reproducible across runs
-    "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
-    "KERAS_HOME": os.environ.get("KERAS_HOME", ""),
 }
 
 
@@ -90,8 +88,7 @@ def quiet() -> None:
     TensorFlow (usually `import keras`) does so with its C++ start-up chatter sent to /dev/null.
     """
     for key, value in _ENV.items():
-        if value:
-            os.environ.setdefault(key, value)
+        os.environ.setdefault(key, value)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)

@@ -48,7 +48,7 @@ def check_cell(cell_class, reference_class, units: int = 3, input_dim: int = 2, 
     cell.build((None, input_dim))
     reference.build((None, input_dim))
     _copy_weights(cell, reference, rng)
-    out, new_states = cell(x, states if n_states > 1 else states)
+    out, new_states = cell(x, states)
     new_states = _as_list(new_states)
     assert tuple(out.shape) == (2, units), f"output shape {tuple(out.shape)}, expected (2, {units})"
     assert len(new_states) == n_states, f"returned {len(new_states)} states, expected {n_states}"

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 DEFAULT_SEED = 20261123
-ASSIGNMENTS = ("01_rnn_lstm",)
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+
+
+def assignments() -> list[str]:
+    """Assignment ids, derived from the master notebooks: solutions/<id>/<id>.ipynb."""
+    return sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+ASSIGNMENTS = tuple(assignments())
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ import seqlab  # noqa: E402,F401
 from autograder.cli import grade_class  # noqa: E402
 from autograder.runner import Limits  # noqa: E402
 from tests.helpers import ASSIGNMENT, SOLUTION_NB, autograde, make_course, mutate, read_nb, write_nb  # noqa: E402
-from tests.mutants.rnn_lstm import MUTANTS  # noqa: E402
+from tests.mutants import catalogue  # noqa: E402
 
 
 def submissions(n: int, folder: Path) -> dict[str, Path]:
     subs = {"s00-solution": SOLUTION_NB}
     solution = read_nb()
-    for k, m in enumerate(MUTANTS[: max(0, n - 1)], start=1):
+    for k, m in enumerate(catalogue(ASSIGNMENT)[: max(0, n - 1)], start=1):
         subs[f"s{k:02d}-{m.id}"] = write_nb(mutate(solution, m.cell, m.find, m.replace), folder / f"{k}.ipynb")
     return subs
 

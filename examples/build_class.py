@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers import ASSIGNMENT, STARTER_NB, mutate, read_nb, write_nb  # noqa: E402
-from tests.mutants.rnn_lstm import MUTANTS  # noqa: E402
+from tests.mutants import catalogue  # noqa: E402
 
 OUT = ROOT / "examples" / "submitted"
 CLASS = {
@@ -30,7 +30,7 @@ def build() -> list[Path]:
     if OUT.exists():
         shutil.rmtree(OUT)
     solution = read_nb()
-    by_id = {m.id: m for m in MUTANTS}
+    by_id = {m.id: m for m in catalogue(ASSIGNMENT)}
     written = []
     for student, mutant_id in CLASS.items():
         nb = solution

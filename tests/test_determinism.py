@@ -1,7 +1,7 @@
 """The same submission and seed give the same score twice; another seed still gives the solution full marks."""
 from autograder.runner import grade_notebook
 from tests.helpers import ASSIGNMENT, SOLUTION_NB, mutate, read_nb, write_nb
-from tests.mutants.rnn_lstm import MUTANTS
+from tests.mutants import catalogue
 
 
 def _scores(result):
@@ -9,7 +9,7 @@ def _scores(result):
 
 
 def test_same_submission_same_seed_same_score(tmp_path):
-    m = next(m for m in MUTANTS if m.id == "masked_padded_output_zero")
+    m = next(m for m in catalogue(ASSIGNMENT) if m.id == "masked_padded_output_zero")
     path = write_nb(mutate(read_nb(), m.cell, m.find, m.replace), tmp_path / "m.ipynb")
     first = grade_notebook(path, ASSIGNMENT, seed=7)
     second = grade_notebook(path, ASSIGNMENT, seed=7)

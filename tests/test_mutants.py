@@ -7,30 +7,30 @@ from autograder.cli import grade_class
 from autograder.registry import items
 from autograder.runner import Limits
 from tests.helpers import ASSIGNMENT, mutate, read_nb, write_nb
-from tests.mutants.rnn_lstm import MUTANTS
+from tests.mutants import catalogue
 
 ALL = {i.grade_id: i.points for i in items(ASSIGNMENT)}
 
 
 def test_catalogue_is_large_and_well_formed():
-    assert len(MUTANTS) >= 15
-    assert len({m.id for m in MUTANTS}) == len(MUTANTS)
-    for m in MUTANTS:
+    assert len(catalogue(ASSIGNMENT)) >= 15
+    assert len({m.id for m in catalogue(ASSIGNMENT)}) == len(catalogue(ASSIGNMENT))
+    for m in catalogue(ASSIGNMENT):
         assert m.fails and set(m.fails) <= set(ALL), m.id
     # every graded item is targeted by at least one mutant
-    assert set(ALL) <= {f for m in MUTANTS for f in m.fails}
+    assert set(ALL) <= {f for m in catalogue(ASSIGNMENT) for f in m.fails}
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mutants")
     solution = read_nb()
-    subs = [(m.id, write_nb(mutate(solution, m.cell, m.find, m.replace), tmp / "nb" / f"{m.id}.ipynb")) for m in MUTANTS]
+    subs = [(m.id, write_nb(mutate(solution, m.cell, m.find, m.replace), tmp / "nb" / f"{m.id}.ipynb")) for m in catalogue(ASSIGNMENT)]
     results = grade_class(subs, ASSIGNMENT, tmp / "out", seed=20261123, jobs=2, limits=Limits(), progress=False)
     return {r.student: r for r in results}
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.id for m in MUTANTS])
+@pytest.mark.parametrize("mutant", catalogue(ASSIGNMENT), ids=[m.id for m in catalogue(ASSIGNMENT)])
 def test_mutant_fails_exactly_its_items(graded, mutant):
     result = graded[mutant.id]
     by = {i.item_id.split("/", 1)[1]: i for i in result.items}

@@ -9,7 +9,7 @@ import pytest
 from autograder.registry import items
 from autograder.runner import grade_notebook
 from tests.helpers import ASSIGNMENT, ROOT, STARTER_NB, SOLUTION_NB, autograde, make_course, mutate, read_nb, write_nb
-from tests.mutants.rnn_lstm import MUTANTS
+from tests.mutants import catalogue
 
 pytestmark = pytest.mark.xdist_group("nbgrader")
 POINTS = {i.grade_id: i.points for i in items(ASSIGNMENT)}
@@ -57,7 +57,7 @@ def test_starter_has_no_solutions_or_hidden_tests():
 def class_notebooks(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("class")
     solution = read_nb()
-    by_id = {m.id: m for m in MUTANTS}
+    by_id = {m.id: m for m in catalogue(ASSIGNMENT)}
     subs = {"alice": SOLUTION_NB, "bob": STARTER_NB}
     for student, mid in (("carol", "lstm_forget_bias_dropped"), ("dan", "masked_padded_output_zero")):
         m = by_id[mid]
@@ -116,7 +116,7 @@ def test_standalone_scores_written_to_nbgrader_gradebook(tmp_path):
 
     course = make_course(tmp_path)
     solution = read_nb()
-    m = next(m for m in MUTANTS if m.id == "gru_update_gate_flipped")
+    m = next(m for m in catalogue(ASSIGNMENT) if m.id == "gru_update_gate_flipped")
     nb = write_nb(mutate(solution, m.cell, m.find, m.replace), tmp_path / "subs" / "erin.ipynb")
     db = f"sqlite:///{course / 'gradebook.db'}"
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "--assignment", ASSIGNMENT, "--out",

@@ -1,0 +1,28 @@
+"""Mutant catalogues, one module per assignment: `tests/mutants/<assignment id>.py` defines `MUTANTS`.
+
+A mutant is a small, plausible student bug applied to one answer cell of the master notebook.
+`fails` lists the items it must lose points on (every other item keeps full marks); `checks`, when
+given, is the exact set of sub-checks (``"grade_id/sub-check"``) that must fail; `says` is a phrase its
+feedback must contain, so the feedback names the right place.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    cell: str
+    find: str
+    replace: str
+    fails: tuple
+    says: str = ""
+    checks: tuple = ()
+    count: int = 1  # how many times `find` occurs in the cell (all are replaced)
+
+
+def catalogue(assignment: str) -> list[Mutant]:
+    """The mutants of one assignment (module names start with a digit, so they are loaded by name)."""
+    return list(importlib.import_module(f"tests.mutants.{assignment}").MUTANTS)

@@ -3,17 +3,7 @@
 `fails` lists the items the mutant must lose points on; every other item must keep full marks.
 `says` (optional) is a phrase its feedback must contain, so the feedback names the right place.
 """
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    id: str
-    cell: str
-    find: str
-    replace: str
-    fails: tuple
-    says: str = ""
+from tests.mutants import Mutant
 
 
 RNN = "rnn_cell_code"

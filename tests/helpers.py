@@ -12,8 +12,18 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "01_rnn_lstm"
-SOLUTION_NB = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-STARTER_NB = ROOT / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def solution_nb(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def starter_nb(assignment: str) -> Path:
+    return ROOT / "assignments" / assignment / f"{assignment}.ipynb"
+
+
+SOLUTION_NB = solution_nb(ASSIGNMENT)
+STARTER_NB = starter_nb(ASSIGNMENT)
 
 
 def read_nb(path=SOLUTION_NB):

@@ -1,8 +1,8 @@
-"""Helpers for probes: the half of a check that runs the student's code.
+"""The student side of a check: run the student's code on grader-chosen inputs, collect plain data.
 
-A probe only *collects* plain data: arrays, numbers, strings. It never decides a score, and it
-never imports the oracles, so nothing a submission does in its own process can change a verdict
-other than by producing different numbers.
+A probe only *collects* values of the kinds its item declares (see `records`). It never decides a
+score and never imports oracles or judges, so a submission can change a verdict only by producing
+different numbers.
 """
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ import traceback
 
 import numpy as np
 
+from autograder import records
+from autograder.records import dump, load  # noqa: F401  (the transport of probe records)
+
 
 class MissingName(Exception):
     """The submission does not define a name the item needs."""
+
+
+class GraderBug(Exception):
+    """A probe broke its own declaration (an undeclared key): the grader's fault, never the student's."""
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -35,47 +42,12 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def to_numpy(value) -> np.ndarray:
-    """Convert a backend tensor (or nested list) to a float NumPy array."""
+    """A backend tensor (or nested list) as a float64 NumPy array."""
     import keras
 
-    return np.asarray(keras.ops.convert_to_numpy(value))
-
-
-class Probe:
-    """Collects data and errors for one item, step by step."""
-
-    def __init__(self, namespace: dict):
-        self.ns = namespace
-        self.data: dict = {}
-        self.errors: dict[str, str] = {}
-
-    def need(self, name: str):
-        if name not in self.ns:
-            raise MissingName(f"`{name}` is not defined: run (or restore) the cell that defines it")
-        return self.ns[name]
-
-    @contextlib.contextmanager
-    def step(self, key: str):
-        """Run a step; an exception is recorded under `key` and the probe goes on."""
-        try:
-            yield
-        except MissingName as exc:
-            self.errors[key] = str(exc)
-        except (KeyboardInterrupt, SystemExit) as exc:
-            self.errors[key] = f"{type(exc).__name__} raised while running your code"
-        except Exception as exc:  # student code may raise anything
-            self.errors[key] = describe_exception(exc)
-
-    def put(self, key: str, value) -> None:
-        if isinstance(value, (bool, int, float, str)) or value is None:
-            self.data[key] = value
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, (bool, int, float, str)) or v is None for v in value):
-            self.data[key] = list(value)
-        else:
-            self.data[key] = to_numpy(value).astype(np.float64) if not isinstance(value, np.ndarray) else value
-
-    def result(self) -> dict:
-        return {"data": self.data, "errors": self.errors}
+    if not isinstance(value, np.ndarray):
+        value = keras.ops.convert_to_numpy(value)
+    return np.asarray(value, dtype=np.float64)
 
 
 def as_list(states) -> list:
@@ -86,32 +58,47 @@ def shape_of(value) -> list[int | None]:
     return [None if d is None else int(d) for d in tuple(value.shape)]
 
 
-# ---- transport: probe result <-> files (npz for arrays, JSON for the rest) -------------------------
+class Probe:
+    """Collects the declared values and the errors of one item's probe, step by step."""
 
-def dump(result: dict, npz_path, json_path) -> None:
-    import json
+    def __init__(self, namespace: dict, schema: dict[str, str]):
+        self.ns = namespace
+        self.schema = schema
+        self.data: dict = {}
+        self.errors: dict[str, str] = {}
 
-    arrays = {k: v for k, v in result["data"].items() if isinstance(v, np.ndarray)}
-    plain = {k: v for k, v in result["data"].items() if not isinstance(v, np.ndarray)}
-    np.savez(npz_path, **{k.replace("/", "__"): v for k, v in arrays.items()})
-    with open(json_path, "w", encoding="utf-8") as fh:
-        json.dump({"plain": plain, "errors": result["errors"], "arrays": sorted(arrays)}, fh)
+    def need(self, name: str):
+        if name not in self.ns:
+            raise MissingName(f"`{name}` is not defined: run (or restore) the cell that defines it")
+        return self.ns[name]
 
+    @contextlib.contextmanager
+    def step(self, key: str):
+        """Run a step; an exception from the student's code is recorded under `key` and the probe goes on."""
+        try:
+            yield
+        except GraderBug:
+            raise
+        except MissingName as exc:
+            self.errors[key] = str(exc)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self.errors[key] = f"{type(exc).__name__} raised while running your code"
+        except Exception as exc:  # student code may raise anything
+            self.errors[key] = describe_exception(exc)
 
-def load(npz_path, json_path) -> dict:
-    """Read a probe result written by `dump`; raises ValueError on anything malformed."""
-    import json
+    def failed(self, key: str) -> bool:
+        return key in self.errors
 
-    with open(json_path, encoding="utf-8") as fh:
-        meta = json.load(fh)
-    if not isinstance(meta, dict) or not isinstance(meta.get("plain"), dict) or not isinstance(meta.get("errors"), dict):
-        raise ValueError("malformed probe metadata")
-    data = dict(meta["plain"])
-    with np.load(npz_path, allow_pickle=False) as npz:
-        for key in meta.get("arrays", []):
-            arr = npz[key.replace("/", "__")]
-            if arr.dtype == object:
-                raise ValueError("object arrays are not accepted")
-            data[key] = arr
-    errors = {str(k): str(v)[:2000] for k, v in meta["errors"].items()}
-    return {"data": data, "errors": errors}
+    def put(self, key: str, value) -> None:
+        kind = records.kind_of(self.schema, key)
+        if kind is None:
+            raise GraderBug(f"probe output {key!r} is not declared in the item's record")
+        value = to_numpy(value) if kind == records.ARRAY else records.plain(value)
+        problem = records.check_value(kind, value)
+        if problem:  # e.g. a state_size that is not a list of ints: the submission's output, not a crash
+            self.errors[key] = f"your code produced a malformed `{key}` ({problem})"
+        else:
+            self.data[key] = value
+
+    def result(self) -> dict:
+        return {"data": self.data, "errors": self.errors}

@@ -1,23 +1,24 @@
-"""The registry of graded items: id, points, required names, probe and judge.
+"""The registry of graded items: every assignment's explicit item list, and the per-item seed.
 
-Points live here and only here; a test proves that the nbgrader points in the notebooks equal them.
-A check is split in two:
-  * the **probe** runs the student's code (in the student's process) on grader-chosen seeded inputs
-    and returns plain data (NumPy arrays, numbers, strings);
-  * the **judge** runs in the grading process, recomputes the expected values with an oracle that
-    never imports the solutions, and awards partial credit by sub-check.
+Assignments are derived from the master notebooks (`solutions/<id>/<id>.ipynb`); each has a package
+`autograder/assignments/<id>/` whose `items.py` declares `ITEMS`. Nothing registers itself on import,
+and listing items imports neither Keras nor the probes, judges or oracles.
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from autograder.item import Item
+
 DEFAULT_SEED = 20261123
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+
+__all__ = ["DEFAULT_SEED", "Item", "assignments", "items", "get", "item_seed"]
 
 
 def assignments() -> list[str]:
@@ -25,53 +26,27 @@ def assignments() -> list[str]:
     return sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
-ASSIGNMENTS = tuple(assignments())
-
-
-@dataclass(frozen=True)
-class Item:
-    id: str  # "<assignment>/<grade_id>"
-    title: str
-    points: float
-    needs: tuple[str, ...]
-    probe: Callable  # probe(namespace: dict, rng_seed: int) -> dict
-    judge: Callable  # judge(data: dict, rng_seed: int) -> list[SubCheck]
-    timeout_s: float = 60.0
-
-    @property
-    def assignment(self) -> str:
-        return self.id.split("/", 1)[0]
-
-    @property
-    def grade_id(self) -> str:
-        return self.id.split("/", 1)[1]
-
-
-_ITEMS: dict[str, Item] = {}
-
-
-def register(item: Item) -> Item:
-    if item.id in _ITEMS:
-        raise ValueError(f"item {item.id} registered twice")
-    _ITEMS[item.id] = item
-    return item
-
-
-def _load() -> None:
-    from autograder import assignments  # noqa: F401  (registers the items)
+@functools.cache
+def _declared(assignment: str) -> tuple[Item, ...]:
+    module = importlib.import_module(f"autograder.assignments.{assignment}.items")
+    declared = tuple(module.ITEMS)
+    ids = [i.grade_id for i in declared]
+    if len(set(ids)) != len(ids) or any(i.assignment != assignment for i in declared):
+        raise ValueError(f"{module.__name__}: duplicate grade_ids or items of another assignment")
+    return declared
 
 
 def items(assignment: str | None = None) -> list[Item]:
-    _load()
-    return [i for i in _ITEMS.values() if assignment is None or i.assignment == assignment]
+    names = assignments() if assignment is None else [assignment]
+    return [item for name in names for item in _declared(name)]
 
 
 def get(item_id: str) -> Item:
-    _load()
-    try:
-        return _ITEMS[item_id]
-    except KeyError:
-        raise KeyError(f"unknown graded item {item_id!r}; known: {sorted(_ITEMS)}") from None
+    assignment = item_id.split("/", 1)[0]
+    found = {i.id: i for i in items(assignment)} if assignment in assignments() else {}
+    if item_id not in found:
+        raise KeyError(f"unknown graded item {item_id!r}; known: {sorted(i.id for i in items())}")
+    return found[item_id]
 
 
 def item_seed(seed: int, item_id: str) -> int:

@@ -19,10 +19,16 @@ import time
 class _BlockGraderImports:
     """A meta-path finder that refuses the grader-only modules to code run after it is installed."""
 
-    blocked = ("autograder.oracles", "autograder.judging", "autograder.runner", "autograder.reports")
+    blocked = ("autograder.oracles", "autograder.checks.credit", "autograder.runner", "autograder.reports",
+               "autograder.gradebook", "autograder.cli")
+
+    @classmethod
+    def refuses(cls, name: str) -> bool:
+        judges = name.startswith("autograder.assignments.") and name.rsplit(".", 1)[-1] == "judges"
+        return judges or any(name == b or name.startswith(b + ".") for b in cls.blocked)
 
     def find_spec(self, name, path=None, target=None):
-        if any(name == b or name.startswith(b + ".") for b in self.blocked):
+        if self.refuses(name):
             raise ImportError(f"{name} is not available to submissions")
         return None
 
@@ -81,7 +87,7 @@ def main(job_dir: str) -> int:
     items = [get(i) for i in job["items"]]
     sys.meta_path.insert(0, _BlockGraderImports())
     for name in list(sys.modules):
-        if any(name == b or name.startswith(b + ".") for b in _BlockGraderImports.blocked):
+        if _BlockGraderImports.refuses(name):
             del sys.modules[name]
 
     namespace = {"__name__": "__main__", "get_ipython": _IPythonStub}

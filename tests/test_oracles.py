@@ -4,8 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.assignments.rnn_lstm import adding_data, cell_cases, weight_shapes
+import importlib
+
 from autograder.oracles import keras_ref, numpy_rnn
+
+cases = importlib.import_module("autograder.assignments.01_rnn_lstm.cases")
+adding_data, cell_cases, weight_shapes = cases.adding_data, cases.cell_cases, cases.weight_shapes
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])

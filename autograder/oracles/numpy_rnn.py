@@ -17,12 +17,17 @@ def simple_rnn_step(x, h, kernel, recurrent_kernel, bias):
     return h, [h]
 
 
-def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
-    z = x @ kernel + h @ recurrent_kernel + bias
+def lstm_gates(x, h, kernel, recurrent_kernel, bias):
+    """The four LSTM gate activations {i, f, g, o} (g: the candidate), each (batch, units)."""
+    z = np.asarray(x, np.float64) @ kernel + np.asarray(h, np.float64) @ recurrent_kernel + bias
     z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
-    i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o)
-    c = f * c + i * np.tanh(z_c)
-    h = o * np.tanh(c)
+    return {"i": sigmoid(z_i), "f": sigmoid(z_f), "g": np.tanh(z_c), "o": sigmoid(z_o)}
+
+
+def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
+    g = lstm_gates(x, h, kernel, recurrent_kernel, bias)
+    c = g["f"] * c + g["i"] * g["g"]
+    h = g["o"] * np.tanh(c)
     return h, [h, c]
 
 

@@ -85,6 +85,9 @@ def main(job_dir: str) -> int:
     from autograder.registry import get, item_seed
 
     items = [get(i) for i in job["items"]]
+    from autograder import scratch
+
+    scratch.prepare({name for item in items for name in item.refuses})  # tags built-ins made by the cells too
     sys.meta_path.insert(0, _BlockGraderImports())
     for name in list(sys.modules):
         if _BlockGraderImports.refuses(name):

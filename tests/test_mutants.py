@@ -1,44 +1,92 @@
-"""Every mutant in the catalogue loses points on exactly the items it declares, and keeps the others."""
+"""The mutant catalogues: every mutant loses points on exactly the items it declares, on exactly the
+sub-checks it declares, and its feedback names the fault. The solution, the starter and the sample
+class keep the points stored in tests/data/<id>_points.json (the table a change of the grader's
+form must reproduce).
+
+Each assignment's class is graded once per session (shared by the xdist workers).
+"""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from autograder.cli import grade_class
-from autograder.registry import items
+from autograder.registry import assignments, items
 from autograder.runner import Limits
-from tests.helpers import ASSIGNMENT, mutate, read_nb, write_nb
+from tests.helpers import ROOT, computed_once, read_nb, solution_nb, starter_nb, write_nb
 from tests.mutants import catalogue
 
-ALL = {i.grade_id: i.points for i in items(ASSIGNMENT)}
+pytestmark = pytest.mark.xdist_group("mutants")
+CASES = [(a, m) for a in assignments() for m in catalogue(a)]
 
 
-def test_catalogue_is_large_and_well_formed():
-    assert len(catalogue(ASSIGNMENT)) >= 15
-    assert len({m.id for m in catalogue(ASSIGNMENT)}) == len(catalogue(ASSIGNMENT))
-    for m in catalogue(ASSIGNMENT):
-        assert m.fails and set(m.fails) <= set(ALL), m.id
-    # every graded item is targeted by at least one mutant
-    assert set(ALL) <= {f for m in catalogue(ASSIGNMENT) for f in m.fails}
+def _points_table(assignment: str) -> Path:
+    return ROOT / "tests" / "data" / f"{assignment}_points.json"
+
+
+def _grade(assignment: str, folder: Path) -> dict:
+    solution = read_nb(solution_nb(assignment))
+    subs = [("solution", solution_nb(assignment)), ("starter", starter_nb(assignment))]
+    subs += [(m.id, write_nb(m.apply(solution), folder / "nb" / f"{m.id}.ipynb")) for m in catalogue(assignment)]
+    subs += [(f"class-{p.parent.parent.name}", p)
+             for p in sorted((ROOT / "examples" / "submitted").glob(f"*/{assignment}/{assignment}.ipynb"))]
+    results = grade_class(subs, assignment, folder / "out", seed=20261123, jobs=2, limits=Limits(setup_timeout_s=60),
+                          progress=False)
+    return {r.student: r for r in results}
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("mutants")
-    solution = read_nb()
-    subs = [(m.id, write_nb(mutate(solution, m.cell, m.find, m.replace), tmp / "nb" / f"{m.id}.ipynb")) for m in catalogue(ASSIGNMENT)]
-    results = grade_class(subs, ASSIGNMENT, tmp / "out", seed=20261123, jobs=2, limits=Limits(), progress=False)
-    return {r.student: r for r in results}
+    return {a: computed_once(tmp_path_factory, f"mutants-{a}", lambda folder, a=a: _grade(a, folder))
+            for a in assignments()}
 
 
-@pytest.mark.parametrize("mutant", catalogue(ASSIGNMENT), ids=[m.id for m in catalogue(ASSIGNMENT)])
-def test_mutant_fails_exactly_its_items(graded, mutant):
-    result = graded[mutant.id]
+@pytest.mark.parametrize("assignment", assignments())
+def test_catalogue_is_large_and_well_formed(assignment):
+    mutants = catalogue(assignment)
+    points = {i.grade_id: dict(i.checks) for i in items(assignment)}
+    assert len(mutants) >= 15
+    assert len({m.id for m in mutants}) == len(mutants)
+    for m in mutants:
+        assert m.fails and set(m.fails) <= set(points), m.id
+        assert m.checks, f"{m.id} declares no sub-checks"
+        for check in m.checks:
+            grade_id, sub = check.split("/", 1)
+            assert grade_id in m.fails and sub in points[grade_id], f"{m.id}: unknown sub-check {check}"
+    assert set(points) <= {f for m in mutants for f in m.fails}, "an item no mutant targets"
+
+
+@pytest.mark.parametrize("assignment,mutant", CASES, ids=[f"{a}-{m.id}" for a, m in CASES])
+def test_mutant_fails_exactly_its_items_and_sub_checks(graded, assignment, mutant):
+    result = graded[assignment][mutant.id]
     by = {i.item_id.split("/", 1)[1]: i for i in result.items}
-    for grade_id, points in ALL.items():
-        if grade_id in mutant.fails:
-            assert by[grade_id].score < points, f"{mutant.id} was not caught by {grade_id}:\n{by[grade_id].feedback()}"
+    for item in items(assignment):
+        got = by[item.grade_id]
+        assert got.internal_error is None and got.error is None, f"{mutant.id}/{item.grade_id}: {got.feedback()}"
+        if item.grade_id in mutant.fails:
+            assert got.score < item.points, f"{mutant.id} was not caught by {item.grade_id}:\n{got.feedback()}"
         else:
-            assert by[grade_id].score == points, f"{mutant.id} wrongly cost points on {grade_id}:\n{by[grade_id].feedback()}"
-    if mutant.says:
-        text = "\n".join(by[g].feedback() for g in mutant.fails)
-        assert mutant.says in text, f"feedback of {mutant.id} does not say {mutant.says!r}:\n{text}"
+            assert got.score == item.points, f"{mutant.id} wrongly cost points on {item.grade_id}:\n{got.feedback()}"
+    failed = {f"{i.item_id.split('/', 1)[1]}/{c.name}" for i in result.items for c in i.checks if not c.passed}
+    text = "\n".join(by[g].feedback() for g in mutant.fails)
+    assert failed == set(mutant.checks), f"{mutant.id} failed {sorted(failed)}, expected {sorted(mutant.checks)}:\n{text}"
+    assert mutant.says in text, f"feedback of {mutant.id} does not say {mutant.says!r}:\n{text}"
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_points_equal_the_stored_table(graded, assignment):
+    """Solution, starter, every mutant and the sample class: points per item as stored."""
+    got = {student: {i.item_id.split("/", 1)[1]: i.score for i in r.items} for student, r in graded[assignment].items()}
+    stored = json.loads(_points_table(assignment).read_text(encoding="utf-8"))
+    assert got == stored, "points changed: " + json.dumps(
+        {s: (stored.get(s), got.get(s)) for s in set(got) | set(stored) if got.get(s) != stored.get(s)}, indent=1)
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_solution_full_marks_and_starter_zero(graded, assignment):
+    full = {i.grade_id: i.points for i in items(assignment)}
+    by = graded[assignment]
+    assert {i.item_id.split("/", 1)[1]: i.score for i in by["solution"].items} == full
+    assert all(i.score == 0 for i in by["starter"].items)

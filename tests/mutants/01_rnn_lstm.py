@@ -76,3 +76,101 @@ MUTANTS = [
            "h = keras.layers.RNN(keras.layers.SimpleRNNCell(32))(inputs)", ("long_term_dependency",),
            says="does not train the cell it was given"),
 ]
+
+# The exact sub-checks each mutant above must fail ("grade_id/sub-check"): one fault, named once.
+CHECKS = {
+    "rnn_no_tanh": ("rnn_cell/numerics", "rnn_cell/terms", "rnn_cell/sequence"),
+    "rnn_no_recurrent_term": ("rnn_cell/numerics", "rnn_cell/terms", "rnn_cell/sequence", "rnn_cell/trainable"),
+    "rnn_bias_not_trainable": ("rnn_cell/trainable",),
+    "lstm_forget_gate_tanh": ("lstm_cell/numerics", "lstm_cell/forget gate", "lstm_cell/sequence"),
+    "lstm_input_forget_swapped": ("lstm_cell/numerics", "lstm_cell/forget gate", "lstm_cell/input gate and candidate",
+                                  "lstm_cell/weight layout", "lstm_cell/sequence"),
+    "lstm_forget_bias_dropped": ("lstm_cell/numerics", "lstm_cell/forget gate", "lstm_cell/sequence"),
+    "lstm_h_without_tanh": ("lstm_cell/numerics", "lstm_cell/output gate", "lstm_cell/sequence"),
+    "lstm_candidate_sigmoid": ("lstm_cell/numerics", "lstm_cell/input gate and candidate", "lstm_cell/sequence"),
+    "lstm_recurrent_on_c": ("lstm_cell/numerics", "lstm_cell/weight layout", "lstm_cell/sequence"),
+    "lstm_states_swapped": ("lstm_cell/numerics", "lstm_cell/sequence"),
+    "gru_reset_before_matmul": ("gru_cell/numerics", "gru_cell/reset gate", "gru_cell/sequence"),
+    "gru_update_gate_flipped": ("gru_cell/numerics", "gru_cell/update gate", "gru_cell/sequence"),
+    "gru_recurrent_bias_ignored": ("gru_cell/numerics", "gru_cell/update gate", "gru_cell/reset gate", "gru_cell/sequence"),
+    "masked_state_not_carried": ("masked_sequences/mask",),
+    "masked_padded_output_zero": ("masked_sequences/mask",),
+    # with the mask inverted, a call without a mask computes nothing: the first output cannot show initial_state
+    "masked_mask_inverted": ("masked_sequences/no mask", "masked_sequences/mask", "masked_sequences/initial_state"),
+    "bi_backward_not_flipped_back": ("bidirectional_encoder/backward half",),
+    "bi_concat_order_swapped": ("bidirectional_encoder/forward half", "bidirectional_encoder/backward half"),
+    "bi_no_go_backwards": ("bidirectional_encoder/backward half", "bidirectional_encoder/final states"),
+    "bi_padding_not_zeroed": ("bidirectional_encoder/mask",),
+    "adding_markers_same_half": ("long_term_dependency/markers",),
+    "adding_target_sums_everything": ("long_term_dependency/targets",),
+    "adding_sigmoid_readout": ("long_term_dependency/learns the adding problem",),
+    "adding_model_ignores_cell": ("long_term_dependency/model", "long_term_dependency/learns the adding problem"),
+}
+MUTANTS = [Mutant(**{**m.__dict__, "checks": CHECKS[m.id]}) for m in MUTANTS]
+
+REGISTER = '@keras.saving.register_keras_serializable(package="seqlab_student")\n'
+ALL_LSTM = tuple(f"lstm_cell/{c}" for c in (
+    "interface", "shape", "numerics", "forget bias init", "forget gate", "input gate and candidate", "output gate",
+    "weight layout", "sequence", "symbolic", "serialization", "trainable"))
+
+
+def _everything(item, *subs):
+    return tuple(f"{item}/{s}" for s in subs)
+
+
+MUTANTS += [
+    # ---- the from-scratch rule: subclassing, wrapping, composing or calling the built-in scores 0 on the item
+    Mutant("lstm_subclasses_builtin", LSTM, None, REGISTER + "class LSTMCell(keras.layers.LSTMCell):\n    pass\n",
+           ("lstm_cell",), says="from scratch", checks=ALL_LSTM),
+    Mutant("gru_wraps_builtin", GRU, None, REGISTER + (
+        "class GRUCell(keras.layers.Layer):\n"
+        "    def __init__(self, units, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.units = units\n"
+        "        self.inner = keras.layers.GRUCell(units)\n"
+        "        self.state_size = units\n"
+        "        self.output_size = units\n\n"
+        "    def build(self, input_shape):\n"
+        "        self.inner.build(input_shape)\n"
+        "        self.kernel, self.recurrent_kernel, self.bias = self.inner.kernel, self.inner.recurrent_kernel, self.inner.bias\n\n"
+        "    def call(self, inputs, states):\n"
+        "        return self.inner(inputs, states)\n\n"
+        "    def get_config(self):\n"
+        "        return {**super().get_config(), \"units\": self.units}\n"),
+        ("gru_cell",), says="keras.layers.GRUCell",
+        checks=_everything("gru_cell", "interface", "shape", "numerics", "update gate", "reset gate", "candidate",
+                           "sequence", "symbolic", "serialization", "trainable")),
+    Mutant("rnn_getattr_evasion", RNN, None, "_Base = getattr(keras.layers, 'Simple' + 'RNN' + 'Cell')\n\n\n" + REGISTER + (
+        "class RNNCell(_Base):\n    pass\n"), ("rnn_cell",), says="keras.layers.SimpleRNNCell",
+        checks=_everything("rnn_cell", "interface", "shape", "numerics", "terms", "sequence", "symbolic",
+                           "serialization", "trainable")),
+    Mutant("masked_delegates_to_keras_rnn", MASK, "        outputs = ops.stack(outputs, axis=1)  # (B, T, U)\n",
+           "        outputs = ops.stack(outputs, axis=1)  # (B, T, U)\n"
+           "        return keras.layers.RNN(self.cell, return_sequences=self.return_sequences,\n"
+           "                                return_state=self.return_state)(inputs, mask=mask, initial_state=initial_state)\n",
+           ("masked_sequences",), says="keras.layers.RNN",
+           checks=_everything("masked_sequences", "shapes", "any cell", "no mask", "mask", "initial_state",
+                              "mask propagation", "serialization")),
+    Mutant("bi_uses_keras_bidirectional", BI, "        sequences = ops.concatenate([forward, backward], axis=-1)\n",
+           "        sequences = ops.concatenate([forward, backward], axis=-1)\n"
+           "        sequences = keras.layers.Bidirectional(keras.layers.RNN(self.forward_cell, return_sequences=True))(inputs, mask=mask)\n",
+           ("bidirectional_encoder",), says="keras.layers.Bidirectional",
+           checks=_everything("bidirectional_encoder", "shapes", "forward half", "backward half", "final states", "mask",
+                              "symbolic", "serialization")),
+    # ---- behaviours the text prescribes, each checked on its own
+    Mutant("lstm_forget_bias_zero_init", LSTM,
+           "return ops.concatenate([ops.zeros((u,)), ops.ones((u,)), ops.zeros((2 * u,))])", "return ops.zeros((4 * u,))",
+           ("lstm_cell",), says="unit forget bias", checks=("lstm_cell/forget bias init",)),
+    Mutant("lstm_h_from_old_c", LSTM, "h = o * ops.tanh(c)", "h = o * ops.tanh(c_prev)", ("lstm_cell",),
+           says="NEW cell state", checks=("lstm_cell/numerics", "lstm_cell/output gate", "lstm_cell/sequence")),
+    Mutant("masked_assumes_two_states", MASK,
+           "states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]",
+           "h, c = new_states\n            states = [ops.where(keep, h, states[0]), ops.where(keep, c, states[1])]",
+           ("masked_sequences",), says="one-state cell", checks=("masked_sequences/any cell",)),
+    Mutant("adding_marker_never_last", ADD, "second = rng.integers(half, length, size=n)",
+           "second = rng.integers(half, length - 1, size=n)", ("long_term_dependency",), says="including the last step",
+           checks=("long_term_dependency/markers",)),
+    Mutant("adding_targets_float64", ADD, '.sum(axis=1, keepdims=True).astype("float32")',
+           '.sum(axis=1, keepdims=True).astype("float64")', ("long_term_dependency",), says="float32",
+           checks=("long_term_dependency/data shapes",)),
+]

@@ -15,12 +15,18 @@ from dataclasses import dataclass
 class Mutant:
     id: str
     cell: str
-    find: str
+    find: str | None
     replace: str
     fails: tuple
     says: str = ""
     checks: tuple = ()
     count: int = 1  # how many times `find` occurs in the cell (all are replaced)
+
+    def apply(self, nb):
+        """A copy of notebook `nb` with this bug in it (`find` None: the whole cell is replaced)."""
+        from tests.helpers import mutate
+
+        return mutate(nb, self.cell, self.find, self.replace, self.count)
 
 
 def catalogue(assignment: str) -> list[Mutant]:

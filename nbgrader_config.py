@@ -17,4 +17,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ExecutePreprocessor.timeout = 600
 c.Execute.timeout = 600
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearMetadataPreprocessor.enabled = True
+# Leave nbconvert's ClearMetadataPreprocessor disabled (its default). nbgrader 0.9 never runs it in
+# generate_assignment (student notebooks keep the nbgrader cell metadata, which autograde needs), but it
+# is part of autograde's pipeline, between Execute and SaveAutoGrades: enabled, it strips the grade cells'
+# metadata before the scores are saved, and every submission gets 0 points. tests/test_nbgrader.py
+# grades with this very file.

@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_JOBS ?= 2
+# Every assignment that has a master notebook solutions/<id>/<id>.ipynb (nothing to edit when one is added)
+ASSIGNMENTS := $(sort $(foreach nb,$(wildcard solutions/*/*.ipynb),$(if $(filter $(notdir $(nb)),$(notdir $(patsubst %/,%,$(dir $(nb)))).ipynb),$(notdir $(patsubst %/,%,$(dir $(nb)))))))
 
 .PHONY: help venv demo test notebooks check-notebooks solutions bench lock clean
 
@@ -28,13 +30,15 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: venv
 	$(BIN)/python -m examples.build_class
-	$(BIN)/python -m autograder grade --assignment 01_rnn_lstm --out examples/reports --setup-timeout 60 examples/submitted
+	@for a in $(ASSIGNMENTS); do \
+	  $(BIN)/python -m autograder grade --assignment $$a --out examples/reports/$$a --setup-timeout 60 examples/submitted || exit $$?; \
+	done
 
 test: venv
 	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadfile
 
 notebooks: venv
-	$(BIN)/python -m nbgrader generate_assignment 01_rnn_lstm --force --no-db
+	@for a in $(ASSIGNMENTS); do $(BIN)/python -m nbgrader generate_assignment $$a --force --no-db || exit $$?; done
 
 solutions: venv
 	$(BIN)/python -m seqlab.build_solutions --out build/solutions

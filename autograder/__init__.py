@@ -14,34 +14,52 @@ import seqlab  # noqa: F401  (silences TF/absl before anything imports keras)
 from autograder.registry import DEFAULT_SEED, get, item_seed
 from autograder.results import ItemResult
 
-__all__ = ["grade_in_kernel", "grade_namespace_item", "DEFAULT_SEED"]
+__all__ = ["grade_in_kernel", "grade_namespace_item", "GraderError", "DEFAULT_SEED"]
 
 
 def run_seed() -> int:
     return int(os.environ.get("SEQLAB_GRADING_SEED", DEFAULT_SEED))
 
 
+class GraderError(RuntimeError):
+    """The grader itself failed on an item (twice): not the student's fault; the item must be regraded."""
+
+
 def grade_namespace_item(item_id: str, namespace: dict, seed: int | None = None) -> ItemResult:
-    """Probe the student's objects in `namespace` and judge them (both in this process)."""
-    from autograder import probing
+    """Probe the student's objects in `namespace` and judge them (both in this process).
+
+    The record goes through the same files and validation as the sandboxed runner's, so both paths
+    judge identical data. A judge that raises is retried once, then the item is NOT GRADED.
+    """
+    from autograder import probing, records
 
     item = get(item_id)
-    seed = run_seed() if seed is None else seed
-    s = item_seed(seed, item.id)
+    s = item_seed(run_seed() if seed is None else seed, item.id)
     try:
         raw = item.probe(namespace, s)
-        # the same transport as the sandboxed runner, so both paths judge identical data
-        with tempfile.TemporaryDirectory() as tmp:
-            npz, meta = os.path.join(tmp, "p.npz"), os.path.join(tmp, "p.json")
-            probing.dump(raw, npz, meta)
-            data = probing.load(npz, meta)
     except Exception as exc:  # a probe never should raise; if it does, say so and score 0
         return ItemResult(item.id, item.points, error=f"the check could not run: {probing.describe_exception(exc)}")
-    return ItemResult(item.id, item.points, checks=item.judge(data, s))
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        npz, meta = os.path.join(tmp, "p.npz"), os.path.join(tmp, "p.json")
+        records.dump(raw, npz, meta)
+        for _ in range(2):
+            try:
+                return ItemResult(item.id, item.points, checks=item.judge(records.load(npz, meta), s))
+            except Exception as exc:  # noqa: BLE001 - the judge's failure is the grader's
+                failures.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+    return ItemResult(item.id, item.points, internal_error=f"internal grader error, the judge raised: {failures[-1]}")
 
 
 def grade_in_kernel(item_id: str, namespace: dict) -> float:
-    """Called by a hidden test cell: prints feedback to stdout and returns the earned points."""
+    """Called by a hidden test cell: prints feedback to stdout and returns the earned points.
+
+    An item the grader could not judge raises GraderError: nbgrader shows the cell as failed, with this
+    message for the instructor, instead of a silent score.
+    """
     result = grade_namespace_item(item_id, namespace)
+    if result.internal_error:
+        raise GraderError(f"{item_id} was NOT GRADED ({result.internal_error}); this is not your fault: your "
+                          "instructor will regrade it")
     print(result.feedback())
     return result.score

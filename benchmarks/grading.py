@@ -1,6 +1,6 @@
 """Grading speed: `nbgrader autograde` against the standalone runner, on the same N submissions, in one run.
 
-    python benchmarks/grading.py --n 4 [--jobs 2]
+    python benchmarks/grading.py --n 4 [--jobs 2] [--assignment ID]   (default: every assignment)
 
 The submissions are the reference solution and mutants from the catalogue (so both partial and full
 scores are exercised). Prints seconds per submission for each way, their ratio, and whether the two
@@ -23,46 +23,55 @@ import seqlab  # noqa: E402,F401
 
 from autograder.cli import grade_class  # noqa: E402
 from autograder.runner import Limits  # noqa: E402
-from tests.helpers import ASSIGNMENT, SOLUTION_NB, autograde, make_course, mutate, read_nb, write_nb  # noqa: E402
+from autograder.registry import assignments  # noqa: E402
+from tests.helpers import autograde, make_course, read_nb, solution_nb, write_nb  # noqa: E402
 from tests.mutants import catalogue  # noqa: E402
 
 
-def submissions(n: int, folder: Path) -> dict[str, Path]:
-    subs = {"s00-solution": SOLUTION_NB}
-    solution = read_nb()
-    for k, m in enumerate(catalogue(ASSIGNMENT)[: max(0, n - 1)], start=1):
-        subs[f"s{k:02d}-{m.id}"] = write_nb(mutate(solution, m.cell, m.find, m.replace), folder / f"{k}.ipynb")
+def submissions(assignment: str, n: int, folder: Path) -> dict[str, Path]:
+    subs = {"s00-solution": solution_nb(assignment)}
+    solution = read_nb(solution_nb(assignment))
+    for k, m in enumerate(catalogue(assignment)[: max(0, n - 1)], start=1):
+        subs[f"s{k:02d}-{m.id}"] = write_nb(m.apply(solution), folder / f"{k}.ipynb")
     return subs
+
+
+def bench(assignment: str, n: int, jobs: int, tmp: Path) -> bool:
+    subs = submissions(assignment, n, tmp / "subs")
+    course = make_course(tmp, assignment)
+    t0 = time.time()
+    nb_scores = autograde(course, subs, assignment)
+    t_nbgrader = time.time() - t0
+
+    t0 = time.time()
+    results = grade_class(list(subs.items()), assignment, tmp / "out", seed=20261123, jobs=jobs, limits=Limits(),
+                          progress=False)
+    t_runner = time.time() - t0
+    same = all({i.item_id.split("/", 1)[1]: i.score for i in r.items} == nb_scores[r.student] for r in results)
+    n = len(subs)
+    print(f"machine: {os.cpu_count()} CPU cores; {n} submissions of {assignment}")
+    print(f"nbgrader autograde (sequential)        : {t_nbgrader:7.1f} s total, {t_nbgrader / n:6.1f} s/submission")
+    print(f"python -m autograder grade (--jobs {jobs})  : {t_runner:7.1f} s total, {t_runner / n:6.1f} s/submission, "
+          f"{60 * n / t_runner:.1f} submissions/min")
+    print(f"ratio nbgrader / standalone            : {t_nbgrader / t_runner:7.2f}x")
+    print(f"same points per item on every submission: {same}")
+    return same
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=4, help="number of submissions")
+    parser.add_argument("--n", type=int, default=4, help="number of submissions per assignment")
     parser.add_argument("--jobs", type=int, default=2, help="parallel submissions for the standalone runner")
+    parser.add_argument("--assignment", action="append", choices=assignments(), help="(repeatable; default: all)")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="seqlab-bench-"))
-    try:
-        subs = submissions(args.n, tmp / "subs")
-        course = make_course(tmp)
-        t0 = time.time()
-        nb_scores = autograde(course, subs)
-        t_nbgrader = time.time() - t0
-
-        t0 = time.time()
-        results = grade_class(list(subs.items()), ASSIGNMENT, tmp / "out", seed=20261123, jobs=args.jobs,
-                              limits=Limits(), progress=False)
-        t_runner = time.time() - t0
-        same = all({i.item_id.split("/", 1)[1]: i.score for i in r.items} == nb_scores[r.student] for r in results)
-        n = len(subs)
-        print(f"machine: {os.cpu_count()} CPU cores; {n} submissions of {ASSIGNMENT}")
-        print(f"nbgrader autograde (sequential)        : {t_nbgrader:7.1f} s total, {t_nbgrader / n:6.1f} s/submission")
-        print(f"python -m autograder grade (--jobs {args.jobs})  : {t_runner:7.1f} s total, {t_runner / n:6.1f} s/submission, "
-              f"{60 * n / t_runner:.1f} submissions/min")
-        print(f"ratio nbgrader / standalone            : {t_nbgrader / t_runner:7.2f}x")
-        print(f"same points per item on every submission: {same}")
-        return 0 if same else 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    ok = True
+    for assignment in args.assignment or assignments():
+        tmp = Path(tempfile.mkdtemp(prefix="seqlab-bench-"))
+        try:
+            ok &= bench(assignment, args.n, args.jobs, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

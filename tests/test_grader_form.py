@@ -187,3 +187,31 @@ def test_notebook_text_names_refused_and_allowed_built_ins(item):
         assert re.search(rf"`(keras\.layers\.)?{short}`", text[item.grade_id]), f"{item.id}: the text does not name {name}"
     if item.refuses:
         assert "Not allowed in this part" in text[item.grade_id]
+
+
+# ---- in the kernel (nbgrader path), a grader fault is never a silent 0 --------------------------
+
+def test_in_kernel_a_failing_judge_is_retried_then_not_graded(monkeypatch):
+    import autograder
+    from autograder.item import Item
+
+    calls, real = [], Item.judge
+
+    def flaky(self, record, seed):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("AST constructor recursion depth mismatch")
+        return real(self, record, seed)
+
+    monkeypatch.setattr(Item, "judge", flaky)
+    result = autograder.grade_namespace_item("01_rnn_lstm/rnn_cell", {})  # an empty notebook: 0, honestly
+    assert len(calls) == 2 and result.internal_error is None and result.score == 0
+    assert "`RNNCell` is not defined" in result.feedback()
+
+    def broken(self, record, seed):
+        raise RuntimeError("judge bug")
+
+    monkeypatch.setattr(Item, "judge", broken)
+    assert "judge bug" in autograder.grade_namespace_item("01_rnn_lstm/rnn_cell", {}).internal_error
+    with pytest.raises(autograder.GraderError, match="NOT GRADED"):
+        autograder.grade_in_kernel("01_rnn_lstm/rnn_cell", {})

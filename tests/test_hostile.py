@@ -135,7 +135,7 @@ def case_monkeypatch(tmp):
 def case_import_grader(tmp):
     nb = with_source(solution(), "gru_cell_code", lambda s: "from autograder.oracles import keras_ref\n\n" + s)
     return in_call(nb, "lstm_cell_code", "from autograder.oracles import keras_ref  # the reference, if it can get it",
-                   "import autograder.judging")
+                   "import importlib; importlib.import_module('autograder.assignments.01_rnn_lstm.judges')")
 
 
 def case_nan(tmp):

@@ -174,3 +174,18 @@ MUTANTS += [
            '.sum(axis=1, keepdims=True).astype("float64")', ("long_term_dependency",), says="float32",
            checks=("long_term_dependency/data shapes",)),
 ]
+
+# The sample class that `make demo` grades (examples/build_class.py): student -> mutant id, None for the
+# reference solution, "starter" for the untouched student notebook, or a Mutant of its own.
+SAMPLE_CLASS = {
+    "ada": None,
+    "ben": "starter",
+    "chloe": "lstm_forget_gate_tanh",
+    "dae": "masked_state_not_carried",
+    "eun": "bi_backward_not_flipped_back",
+    "farah": "gru_reset_before_matmul",
+    # a training loop in an answer cell that never ends (the grader skips that cell after a timeout)
+    "gus": Mutant("loops_forever", ADD, "    return x, y\n",
+                  "    return x, y\n\n\nloss = 1.0\nwhile loss > 0.01:  # 'train until good enough' - never ends\n"
+                  "    loss = loss * 1.0\n", ()),
+}

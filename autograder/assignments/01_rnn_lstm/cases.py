@@ -50,75 +50,94 @@ def _zero_block(weights, block: int, blocks: int):
     return weights
 
 
-def cell_cases(kind: str, seed: int) -> dict:
-    """name -> dict(x, states, weights, hint). 'full' uses random everything; the others isolate a term."""
-    rng = np.random.default_rng(seed)
-    kshape, rshape, bshape = weight_shapes(kind)
+class _Draw:
+    """Seeded draws for one cell kind: random or zero arrays of the weight shapes."""
 
-    def rand(shape, scale=0.6):
-        return rng.normal(0, scale, shape).astype(np.float32)
+    def __init__(self, kind: str, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.shapes = weight_shapes(kind)
 
+    def rand(self, shape, scale=0.6):
+        return self.rng.normal(0, scale, shape).astype(np.float32)
+
+    @staticmethod
     def zeros(shape):
         return np.zeros(shape, np.float32)
 
-    x = rand((B, D), 1.0)
-    states = [rand((B, U), 0.8) for _ in range(N_STATES[kind])]
-    cases = {"full": dict(x=x, states=states, weights=[rand(kshape), rand(rshape), rand(bshape)],
+
+def _rnn_cases(d, x, states, cases):
+    """Only one of the input, recurrent and bias terms non-zero."""
+    kshape, rshape, bshape = d.shapes
+    cases["input_term"] = dict(x=x, states=states, weights=[d.rand(kshape), d.zeros(rshape), d.zeros(bshape)],
+                               hint="with only `kernel` non-zero, h_t should be tanh(x_t W_x): check the input term")
+    cases["recurrent_term"] = dict(x=x, states=states, weights=[d.zeros(kshape), d.rand(rshape), d.zeros(bshape)],
+                                   hint="with only `recurrent_kernel` non-zero, h_t should be tanh(h_{t-1} W_h): check the recurrent term")
+    cases["bias_term"] = dict(x=x, states=states, weights=[d.zeros(kshape), d.zeros(rshape), d.rand(bshape)],
+                              hint="with only `bias` non-zero, h_t should be tanh(b): check the bias and the activation")
+
+
+def _lstm_cases(d, x, states, cases):
+    """Each case holds the other gates fixed, so that one wrong gate does not fail the others' cases."""
+    kshape, rshape, bshape = d.shapes
+    big = 20.0
+    no_memory = [states[0], d.zeros((B, U))]  # c_{t-1} = 0: the forget gate plays no part
+    # candidate bias 0 (g = 0) removes i*g; c_{t-1} = 0 removes f*c
+    cases["forget_gate"] = dict(
+        x=x, states=states, weights=[d.zeros(kshape), d.zeros(rshape), _gate_bias("lstm", d.rng, {"i": -big, "c": 0.0, "o": big})],
+        hint="with the input gate shut and the output gate open, c_t = f_t * c_{t-1}: the forget gate "
+             "f_t = sigmoid(x W_f + h U_f + b_f) is wrong (its activation, its bias, or which block of the weights it uses)")
+    cases["input_gate"] = dict(
+        x=x, states=no_memory, weights=[d.zeros(kshape), d.zeros(rshape), _gate_bias("lstm", d.rng, {"o": big})],
+        hint="with c_{t-1} = 0 and the output gate open, c_t = i_t * tanh(candidate): the input gate "
+             "i_t = sigmoid(...) or the candidate tanh(...) is wrong (activation, bias or weight block)")
+    cases["output_gate"] = dict(
+        x=x, states=states, weights=[d.zeros(kshape), d.zeros(rshape), _gate_bias("lstm", d.rng, {"i": -big, "c": 0.0, "f": big})],
+        hint="with c_t = c_{t-1} held, h_t = o_t * tanh(c_t): the output gate o_t = sigmoid(...) or the final "
+             "tanh on the cell state is wrong")
+    # layout cases: the candidate block is held at g = 1 (its columns zero, its bias large, where tanh and
+    # sigmoid agree), so they test which columns feed i and f, whatever the candidate's activation
+    layout_bias = _gate_bias("lstm", d.rng, {"i": 0.0, "f": 0.0, "c": big, "o": 0.0})
+    cases["input_weights"] = dict(
+        x=x, states=[d.zeros((B, U)), states[1]], weights=[_zero_block(d.rand(kshape), 2, 4), d.zeros(rshape), layout_bias],
+        hint="with only `kernel` non-zero (and the candidate held at 1) c_t is wrong: check x_t @ kernel and the gate "
+             "order i, f, c, o of its columns")
+    cases["recurrent_weights"] = dict(
+        x=x, states=no_memory, weights=[d.zeros(kshape), _zero_block(d.rand(rshape), 2, 4), layout_bias],
+        hint="with only `recurrent_kernel` non-zero (and the candidate held at 1) c_t is wrong: check "
+             "h_{t-1} @ recurrent_kernel (not c_{t-1})")
+
+
+def _gru_cases(d, x, states, cases):
+    """The update gate alone; then the reset gate and the candidate with z_t = 1/2."""
+    kshape, rshape, bshape = d.shapes
+    cases["update_gate"] = dict(
+        x=x, states=states, weights=[d.zeros(kshape), d.zeros(rshape), _gate_bias("gru", d.rng, {"h": 0.0, "h_rec": 0.0})],
+        hint="with the candidate at 0, h_t = z_t * h_{t-1}: the update gate z_t = sigmoid(x W_z + b_z + h U_z + b'_z) "
+             "or the interpolation h_t = z_t * h_{t-1} + (1 - z_t) * candidate is wrong")
+    # z_t = 1/2 exactly (its columns and biases zero): h_t = (h_{t-1} + candidate) / 2 whichever way the
+    # interpolation is written, so these cases test the reset gate and the candidate alone
+    half_z = _gate_bias("gru", d.rng, {"z": 0.0, "z_rec": 0.0})
+    cases["reset_gate"] = dict(
+        x=x, states=states, weights=[d.zeros(kshape), _zero_block(d.rand(rshape), 0, 3), half_z],
+        hint="with z_t = 1/2 and no input weights, the candidate tanh(b_h + r_t * (h_{t-1} U_h + b'_h)) is wrong: "
+             "the reset gate is applied in the wrong place (this kit uses reset_after=True: r multiplies the "
+             "recurrent product, after the matmul) or r_t is wrong")
+    cases["candidate"] = dict(
+        x=x, states=states, weights=[_zero_block(d.rand(kshape), 0, 3), d.zeros(rshape),
+                                     _gate_bias("gru", d.rng, {"z": 0.0, "z_rec": 0.0, "h_rec": 0.0})],
+        hint="with z_t = 1/2 and no recurrent terms, the candidate tanh(x W_h + b_h) is wrong "
+             "(check the column block z, r, h and the two bias rows)")
+
+
+def cell_cases(kind: str, seed: int) -> dict:
+    """name -> dict(x, states, weights, hint). 'full' uses random everything; the others isolate a term."""
+    d = _Draw(kind, seed)
+    kshape, rshape, bshape = d.shapes
+    x = d.rand((B, D), 1.0)
+    states = [d.rand((B, U), 0.8) for _ in range(N_STATES[kind])]
+    cases = {"full": dict(x=x, states=states, weights=[d.rand(kshape), d.rand(rshape), d.rand(bshape)],
                           hint="the output differs from the reference cell with the same weights")}
-    if kind == "rnn":
-        cases["input_term"] = dict(x=x, states=states, weights=[rand(kshape), zeros(rshape), zeros(bshape)],
-                                   hint="with only `kernel` non-zero, h_t should be tanh(x_t W_x): check the input term")
-        cases["recurrent_term"] = dict(x=x, states=states, weights=[zeros(kshape), rand(rshape), zeros(bshape)],
-                                       hint="with only `recurrent_kernel` non-zero, h_t should be tanh(h_{t-1} W_h): check the recurrent term")
-        cases["bias_term"] = dict(x=x, states=states, weights=[zeros(kshape), zeros(rshape), rand(bshape)],
-                                  hint="with only `bias` non-zero, h_t should be tanh(b): check the bias and the activation")
-    elif kind == "lstm":
-        big = 20.0
-        no_memory = [states[0], zeros((B, U))]  # c_{t-1} = 0: the forget gate plays no part
-        # each case holds the other gates fixed so that one wrong gate does not fail the others' cases:
-        # candidate bias 0 (g = 0) removes i*g; c_{t-1} = 0 removes f*c
-        cases["forget_gate"] = dict(
-            x=x, states=states, weights=[zeros(kshape), zeros(rshape), _gate_bias("lstm", rng, {"i": -big, "c": 0.0, "o": big})],
-            hint="with the input gate shut and the output gate open, c_t = f_t * c_{t-1}: the forget gate "
-                 "f_t = sigmoid(x W_f + h U_f + b_f) is wrong (its activation, its bias, or which block of the weights it uses)")
-        cases["input_gate"] = dict(
-            x=x, states=no_memory, weights=[zeros(kshape), zeros(rshape), _gate_bias("lstm", rng, {"o": big})],
-            hint="with c_{t-1} = 0 and the output gate open, c_t = i_t * tanh(candidate): the input gate "
-                 "i_t = sigmoid(...) or the candidate tanh(...) is wrong (activation, bias or weight block)")
-        cases["output_gate"] = dict(
-            x=x, states=states, weights=[zeros(kshape), zeros(rshape), _gate_bias("lstm", rng, {"i": -big, "c": 0.0, "f": big})],
-            hint="with c_t = c_{t-1} held, h_t = o_t * tanh(c_t): the output gate o_t = sigmoid(...) or the final "
-                 "tanh on the cell state is wrong")
-        # layout cases: the candidate block is held at g = 1 (its columns zero, its bias large, where tanh and
-        # sigmoid agree), so they test which columns feed i and f, whatever the candidate's activation
-        layout_bias = _gate_bias("lstm", rng, {"i": 0.0, "f": 0.0, "c": big, "o": 0.0})
-        cases["input_weights"] = dict(
-            x=x, states=[zeros((B, U)), states[1]], weights=[_zero_block(rand(kshape), 2, 4), zeros(rshape), layout_bias],
-            hint="with only `kernel` non-zero (and the candidate held at 1) c_t is wrong: check x_t @ kernel and the gate "
-                 "order i, f, c, o of its columns")
-        cases["recurrent_weights"] = dict(
-            x=x, states=no_memory, weights=[zeros(kshape), _zero_block(rand(rshape), 2, 4), layout_bias],
-            hint="with only `recurrent_kernel` non-zero (and the candidate held at 1) c_t is wrong: check "
-                 "h_{t-1} @ recurrent_kernel (not c_{t-1})")
-    elif kind == "gru":
-        big = 20.0
-        cases["update_gate"] = dict(
-            x=x, states=states, weights=[zeros(kshape), zeros(rshape), _gate_bias("gru", rng, {"h": 0.0, "h_rec": 0.0})],
-            hint="with the candidate at 0, h_t = z_t * h_{t-1}: the update gate z_t = sigmoid(x W_z + b_z + h U_z + b'_z) "
-                 "or the interpolation h_t = z_t * h_{t-1} + (1 - z_t) * candidate is wrong")
-        # z_t = 1/2 exactly (its columns and biases zero): h_t = (h_{t-1} + candidate) / 2 whichever way the
-        # interpolation is written, so these cases test the reset gate and the candidate alone
-        half_z = _gate_bias("gru", rng, {"z": 0.0, "z_rec": 0.0})
-        cases["reset_gate"] = dict(
-            x=x, states=states, weights=[zeros(kshape), _zero_block(rand(rshape), 0, 3), half_z],
-            hint="with z_t = 1/2 and no input weights, the candidate tanh(b_h + r_t * (h_{t-1} U_h + b'_h)) is wrong: "
-                 "the reset gate is applied in the wrong place (this kit uses reset_after=True: r multiplies the "
-                 "recurrent product, after the matmul) or r_t is wrong")
-        cases["candidate"] = dict(
-            x=x, states=states, weights=[_zero_block(rand(kshape), 0, 3), zeros(rshape),
-                                         _gate_bias("gru", rng, {"z": 0.0, "z_rec": 0.0, "h_rec": 0.0})],
-            hint="with z_t = 1/2 and no recurrent terms, the candidate tanh(x W_h + b_h) is wrong "
-                 "(check the column block z, r, h and the two bias rows)")
+    {"rnn": _rnn_cases, "lstm": _lstm_cases, "gru": _gru_cases}[kind](d, x, states, cases)
     return cases
 
 

@@ -12,8 +12,8 @@ from autograder.checks.roundtrip import keras_roundtrip
 from autograder.checks.symbolic import symbolic
 from autograder.probing import as_list, shape_of
 
-from .cases import (ADD_BATCH, ADD_CHUNKS, ADD_LR, ADD_STEPS, ADD_T, ADD_UNITS, B, BI_T, CLASS, D, MS_T, T, U,
-                    adding_data, bi_case, cell_cases, masked_case, sequence_case, weight_shapes)
+from .cases import (ADD_BATCH, ADD_CHUNKS, ADD_LR, ADD_STEPS, ADD_T, ADD_UNITS, B, CLASS, D, MS_T, T, U,
+                    adding_data, bi_case, cell_cases, masked_case, sequence_case)
 
 WEIGHTS = ("kernel", "recurrent_kernel", "bias")
 

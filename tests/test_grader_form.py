@@ -215,3 +215,11 @@ def test_in_kernel_a_failing_judge_is_retried_then_not_graded(monkeypatch):
     assert "judge bug" in autograder.grade_namespace_item("01_rnn_lstm/rnn_cell", {}).internal_error
     with pytest.raises(autograder.GraderError, match="NOT GRADED"):
         autograder.grade_in_kernel("01_rnn_lstm/rnn_cell", {})
+
+
+def test_the_sample_class_is_up_to_date(tmp_path):
+    from examples.build_class import OUT, build
+
+    fresh = {p.relative_to(tmp_path / "class"): p.read_bytes() for p in build(tmp_path / "class")}
+    shipped = {p.relative_to(OUT): p.read_bytes() for p in OUT.rglob("*.ipynb")}
+    assert fresh == shipped, "examples/submitted is out of date: run `python -m examples.build_class`"

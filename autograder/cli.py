@@ -2,10 +2,16 @@
 
 PATH is a notebook, a folder of notebooks (one per student, named after the student), or an nbgrader
 `submitted/` tree (submitted/<student>/<assignment>/*.ipynb).
+
+Exit status: 0 when every item of every submission was graded (whatever the scores), 2 when no
+notebook was found, 1 when the gradebook could not be written, 3 when the grader itself failed on
+some items: they are reported as "not graded" (never 0), stderr names them, and they are not written
+to the gradebook.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -56,11 +62,10 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     def one(student, path):
         try:
             return grade_notebook(path, assignment, student=student, seed=seed, limits=limits, only=only)
-        except Exception as exc:  # never let one submission stop the class
-            r = SubmissionResult(student, assignment, str(path),
-                                 [ItemResult(i.id, i.points, error=f"internal grader error: {exc}") for i in items])
-            r.notes.append(f"internal grader error: {type(exc).__name__}: {exc}")
-            return r
+        except Exception as exc:  # never let one submission stop the class; the grader's fault is no 0
+            reason = f"internal grader error: {type(exc).__name__}: {str(exc).strip()[:300]}"
+            return SubmissionResult(student, assignment, str(path),
+                                    [ItemResult(i.id, i.points, internal_error=reason) for i in items])
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(one, s, p): s for s, p in submissions}
@@ -109,12 +114,15 @@ def _print_table(console, results, items):
             res = by.get(item.id)
             if res is None:
                 cells.append("")
+            elif not res.graded:
+                cells.append("[magenta]n/g[/magenta]")
             elif res.error:
                 cells.append("[red]err[/red]")
             else:
                 colour = "green" if res.score >= item.points else ("yellow" if res.score > 0 else "red")
                 cells.append(f"[{colour}]{res.score:g}[/{colour}]")
-        table.add_row(r.student, *cells, f"{r.score:g}/{r.max_score:g}", f"{r.seconds:.0f}")
+        total = f"{r.score:g}/{r.max_score:g}" + ("" if r.complete else "+n/g")
+        table.add_row(r.student, *cells, total, f"{r.seconds:.0f}")
     console.print(table)
 
 
@@ -126,7 +134,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade notebooks with the standalone sandboxed runner")
     g.add_argument("paths", nargs="+", metavar="PATH")
-    g.add_argument("--assignment", required=True, choices=registry.ASSIGNMENTS)
+    g.add_argument("--assignment", required=True, choices=registry.assignments())
     g.add_argument("--out", required=True, help="report folder (results.json and feedback.md per student, grades.csv)")
     g.add_argument("--seed", type=int, default=registry.DEFAULT_SEED, help="seed of the grader's inputs and weights")
     g.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
@@ -140,7 +148,7 @@ def main(argv=None) -> int:
     g.add_argument("--course-id", help="nbgrader course_id of that gradebook (default: nbgrader's default)")
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
     ls = sub.add_parser("items", help="list the graded items and their points")
-    ls.add_argument("--assignment", choices=registry.ASSIGNMENTS)
+    ls.add_argument("--assignment", choices=registry.assignments())
     args = parser.parse_args(argv)
 
     if args.command == "items":
@@ -162,14 +170,25 @@ def main(argv=None) -> int:
     results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
                           progress=not args.quiet, only=args.only)
     n = len(results)
+    incomplete = [r for r in results if not r.complete]
+    for r in incomplete:
+        for item in r.not_graded:
+            print(f"NOT GRADED: {r.student} {item.item_id}: {item.internal_error}", file=sys.stderr)
     if args.gradebook:
         from autograder.gradebook import GradebookError, write_gradebook
 
+        # a not-graded item is left out: the gradebook keeps no score for it rather than a false 0
+        graded = [dataclasses.replace(r, items=[i for i in r.items if i.graded]) for r in results]
         try:
-            count = write_gradebook(args.gradebook, args.assignment, results, args.course_id)
+            count = write_gradebook(args.gradebook, args.assignment, graded, args.course_id)
         except GradebookError as exc:
             print(f"gradebook not updated: {exc}", file=sys.stderr)
             return 1
         print(f"wrote {count} grades to {args.gradebook}")
     print(f"graded {n} submission(s) in {time.time() - t0:.0f} s; reports in {args.out}/ (grades.csv, <student>/results.json, <student>/feedback.md)")
+    if incomplete:
+        count = sum(len(r.not_graded) for r in incomplete)
+        print(f"the grader failed on {count} item(s) of {len(incomplete)} submission(s) ({', '.join(r.student for r in incomplete)}): "
+              "they are marked 'not graded' in the reports, not 0; grade them again once the cause is fixed", file=sys.stderr)
+        return 3
     return 0

@@ -18,10 +18,15 @@ class NotebookError(ValueError):
 
 @dataclass
 class CodeCell:
-    grade_id: str
+    grade_id: str  # nbgrader's; `added-<n>` for a cell the student added (see grading_program)
     source: str
-    kind: str  # "setup" | "solution" | "test" | "other"
+    kind: str  # "setup" | "solution" | "test" | "other"; "added" in a grading program
     points: float = 0.0
+    label: str = ""  # how notes name the cell; "" for "cell '<grade_id>'"
+
+    @property
+    def name(self) -> str:
+        return self.label or f"cell '{self.grade_id}'"
 
 
 def nbgrader_meta(cell) -> dict:
@@ -79,32 +84,88 @@ def master_path(assignment: str) -> Path:
     return SOLUTIONS / assignment / f"{assignment}.ipynb"
 
 
+def _normalized(source: str) -> str:
+    """A cell's source for comparison: line endings and trailing whitespace do not make a cell new."""
+    return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").strip().splitlines())
+
+
+def _ordinal(n: int) -> str:
+    return {1: "", 2: "2nd ", 3: "3rd "}.get(n, f"{n}th ")
+
+
 def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[str]]:
     """The cells a grader executes, in notebook order, and remarks about the submission.
 
-    Setup cells come from the master notebook (they are locked; an edited copy is ignored), solution
-    cells from the submission, matched by grade_id. The student's demo and training cells are never run.
+    - Setup cells come from the master notebook (they are locked; an edited copy is ignored).
+    - Answer (solution) cells come from the submission, matched by grade_id.
+    - Code cells the student added run too, where the student put them among the answer cells,
+      because `nbgrader autograde` runs every cell and both ways must give the same points (a helper
+      function in a cell of its own is a correct answer). A submission cell counts as added when it
+      has no effective grade_id (none, one the master does not have, or an earlier duplicate of a
+      grade_id: nbgrader keeps the last copy's metadata and runs the others as plain cells) and its
+      source is not one of the master's own code cells. They are named `added-<n>` (with a `label`
+      for the notes) and each has the same per-cell time budget as every other cell; one that raises,
+      hangs or crashes is named in a note (and skipped, if it hangs or crashes), like an answer cell.
+      Added cells that run cleanly get no note: they change nothing the student needs to know.
+    - The master's own check, test, demo and training cells never run: they carry master grade_ids,
+      or (the demo and training cells, which have no nbgrader metadata) their source equals a master
+      code cell. Whitespace at line ends and around the cell does not count as a change.
+    - A demo or training cell the student *edited* (say, its `seqlab.grading()` guard removed) is no
+      longer the master's: it cannot be told apart from a cell the student wrote, so it runs as an
+      added cell, as nbgrader would run it. Only its time budget bounds it: when it runs past
+      `--setup-timeout` it is skipped with a note and the rest is graded.
+
+    Callers that grade in threads hold GRADING_LOCK (this parses Python; see there).
     """
     master = code_cells(read(master_path(assignment)))
-    submitted = {c.grade_id: c for c in code_cells(submission) if c.grade_id}
-    program, notes = [], []
-    for cell in master:
+    master_ids = {c.grade_id: k for k, c in enumerate(master) if c.grade_id}
+    master_sources = {_normalized(c.source) for c in master if c.kind != "solution"}
+    cells = code_cells(submission)
+    last = {c.grade_id: k for k, c in enumerate(cells) if c.grade_id in master_ids}  # nbgrader keeps the last copy
+    submitted = {gid: cells[k] for gid, k in last.items()}
+    added: dict[int, list[CodeCell]] = {}  # master index of the cell it follows (-1: the top) -> cells
+    anchor = -1
+    for k, cell in enumerate(cells):
+        if last.get(cell.grade_id) == k:
+            anchor = master_ids[cell.grade_id]
+        elif cell.source.strip() and _normalized(cell.source) not in master_sources:
+            added.setdefault(anchor, []).append(cell)
+
+    program, notes, count = [], [], 0
+
+    def add_after(index: int) -> None:
+        nonlocal count
+        where = f"after '{master[index].grade_id}'" if index >= 0 else "at the top"
+        for n, cell in enumerate(added.get(index, []), start=1):
+            count += 1
+            label = f"the {_ordinal(n)}code cell you added {where}"
+            program.append(CodeCell(f"added-{count}", cell.source, "added", label=label))
+            _note_backend_uses(notes, label, cell.source)
+
+    add_after(-1)
+    for index, cell in enumerate(master):
         if cell.kind == "setup":
             if cell.grade_id in submitted and submitted[cell.grade_id].source != cell.source:
                 notes.append(f"the locked cell '{cell.grade_id}' was edited; the original was used")
             program.append(cell)
         elif cell.kind == "solution":
             if cell.grade_id not in submitted:
-                notes.append(f"the answer cell '{cell.grade_id}' is missing (deleted?); it was graded as empty")
+                how = "only the code cells you added were run for it" if added else "it was graded as empty"
+                notes.append(f"the answer cell '{cell.grade_id}' is missing (deleted?); {how}")
                 program.append(CodeCell(cell.grade_id, "", "solution"))
             else:
                 source = submitted[cell.grade_id].source
                 program.append(CodeCell(cell.grade_id, source, "solution"))
-                uses = backend_specific_uses(source)
-                if uses:
-                    notes.append(f"cell '{cell.grade_id}' uses {', '.join(uses[:5])}: use keras.ops instead, so the "
-                                 "layer runs on every Keras backend (no points are taken for this)")
+                _note_backend_uses(notes, f"cell '{cell.grade_id}'", source)
+        add_after(index)
     return program, notes
+
+
+def _note_backend_uses(notes: list[str], label: str, source: str) -> None:
+    uses = backend_specific_uses(source)
+    if uses:
+        notes.append(f"{label} uses {', '.join(uses[:5])}: use keras.ops instead, so the "
+                     "layer runs on every Keras backend (no points are taken for this)")
 
 
 def test_points(nb) -> dict[str, float]:
@@ -113,7 +174,18 @@ def test_points(nb) -> dict[str, float]:
 
 
 _BACKEND_MODULES = ("tensorflow", "tf", "torch", "jax", "jnp")
-_AST_LOCK = threading.Lock()
+
+# THE lock of a grading interpreter (the standalone runner grades submissions in threads). CPython
+# 3.11 keeps the recursion-depth counter of its AST conversion (`ast.parse`, `compile()` of an AST:
+# also what Keras/TensorFlow do when they trace a function) per interpreter, not per thread. The GIL
+# does not make that conversion atomic: it allocates, the garbage collector can run Python
+# finalizers in the middle, and the interpreter then switches threads. Two threads building ASTs at
+# once corrupt each other's count and one fails with "SystemError: AST constructor recursion depth
+# mismatch". So everything a grading thread does in Python other than waiting for its worker process
+# (reading and parsing the notebook, building the program, loading probe data, judging) runs under
+# this one lock, and nothing in the grading process builds ASTs outside it. Reentrant, so a holder
+# may call helpers that take it again (`backend_specific_uses`).
+GRADING_LOCK = threading.RLock()
 
 
 def backend_specific_uses(source: str) -> list[str]:
@@ -121,7 +193,7 @@ def backend_specific_uses(source: str) -> list[str]:
     import ast
 
     try:
-        with _AST_LOCK:  # CPython 3.11's ast.parse is not thread-safe (the runner grades in threads)
+        with GRADING_LOCK:  # see GRADING_LOCK: no AST is built concurrently in a grading process
             tree = ast.parse(source)
     except SyntaxError:
         return []

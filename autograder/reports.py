@@ -1,28 +1,46 @@
-"""Reports: Gradescope results.json per student, a class grades.csv, a feedback page per student."""
+"""Reports: Gradescope results.json per student, a class grades.csv, a feedback page per student.
+
+An item the grader failed on (`ItemResult.internal_error`) is reported as "not graded", never as a 0:
+its test in results.json has no score (Gradescope's schema allows that when the top-level score is
+given) and status "failed", grades.csv says "not graded" in its cell and in the total, and the
+instructor-only reason goes to grades.csv's notes column (and the command line's stderr).
+"""
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
 
-from autograder.results import SubmissionResult
+from autograder.results import NOT_GRADED, NOT_GRADED_MESSAGE, SubmissionResult
+
+
+def _total_line(result: SubmissionResult) -> str:
+    line = f"{result.score:g} / {result.max_score:g} points"
+    if not result.complete:
+        missing = ", ".join(f"{i.item_id.split('/', 1)[-1]} ({i.max_points:g})" for i in result.not_graded)
+        line += f", without {missing}: {NOT_GRADED_MESSAGE}"
+    return line
 
 
 def results_json(result: SubmissionResult) -> dict:
-    """Gradescope's autograder results schema (score, tests[] with name/score/max_score/output/visibility)."""
+    """Gradescope's autograder results schema (score, tests[] with name/score/max_score/output/visibility).
+
+    The top-level score is always given (the points of the graded items), so a not-graded test may
+    and does leave out its own score; its status says "failed" and its output says why.
+    """
     tests = []
     for item in result.items:
-        tests.append({
-            "name": item.item_id,
-            "score": item.score,
-            "max_score": item.max_points,
-            "output": item.feedback(),
-            "visibility": "visible",
-        })
-    summary = f"{result.student}: {result.score:g} / {result.max_score:g} points"
+        test = {"name": item.item_id}
+        if item.graded:
+            test["score"] = item.score
+        else:
+            test["status"] = "failed"
+        test.update({"max_score": item.max_points, "output": item.feedback(), "visibility": "visible"})
+        tests.append(test)
+    summary = f"{result.student}: {_total_line(result)}"
     if result.notes:
         summary += "\n" + "\n".join(f"- {n}" for n in result.notes)
-    return {
+    data = {
         "score": result.score,
         "output": summary,
         "visibility": "visible",
@@ -30,11 +48,14 @@ def results_json(result: SubmissionResult) -> dict:
         "execution_time": round(result.seconds, 2),
         "tests": tests,
     }
+    if not result.complete:
+        data["extra_data"] = {"not_graded": [i.item_id for i in result.not_graded]}
+    return data
 
 
 def feedback_text(result: SubmissionResult) -> str:
     lines = [f"# Feedback for {result.student} — {result.assignment}", "",
-             f"Total: {result.score:g} / {result.max_score:g} points", ""]
+             f"Total: {_total_line(result)}", ""]
     if result.notes:
         lines.append("Notes on your submission:")
         lines.extend(f"- {n}" for n in result.notes)
@@ -72,6 +93,7 @@ def write_grades_csv(out_dir: Path, results: list[SubmissionResult]) -> Path:
         writer.writerow(["student", "assignment", *[i.split("/", 1)[1] for i in item_ids], "total", "max", "notes"])
         for r in sorted(results, key=lambda r: r.student):
             by = r.by_item()
-            writer.writerow([r.student, r.assignment, *[f"{by[i].score:g}" if i in by else "" for i in item_ids],
-                             f"{r.score:g}", f"{r.max_score:g}", " | ".join(r.notes)])
+            notes = r.notes + [f"{NOT_GRADED.upper()} {i.item_id.split('/', 1)[-1]}: {i.internal_error}" for i in r.not_graded]
+            writer.writerow([r.student, r.assignment, *[by[i].score_text() if i in by else "" for i in item_ids],
+                             f"{r.score:g}" if r.complete else NOT_GRADED, f"{r.max_score:g}", " | ".join(notes)])
     return path

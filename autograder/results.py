@@ -1,7 +1,17 @@
-"""Results of grading: sub-checks with partial credit, items, submissions."""
+"""Results of grading: sub-checks with partial credit, items, submissions.
+
+An item ends in one of three ways: checked (`checks`, partial credit), could not be checked because
+of the submission (`error`: a crash, a timeout, an unreadable notebook; it scores 0 with the reason),
+or NOT GRADED because the grader itself failed (`internal_error`). A not-graded item has no score
+(`score` is None), is left out of the submission's total and is never reported as a 0: the student
+is told that the instructor has been told, and the instructor gets the reason.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+NOT_GRADED = "not graded"
+NOT_GRADED_MESSAGE = "not graded: grader error, your instructor has been told"
 
 
 @dataclass
@@ -23,16 +33,30 @@ class ItemResult:
     item_id: str
     max_points: float
     checks: list[SubCheck] = field(default_factory=list)
-    error: str | None = None  # set when the item could not be checked at all
+    error: str | None = None  # the submission could not be checked (it scores 0, with this reason)
+    internal_error: str | None = None  # the grader failed: NOT GRADED (for the instructor's eyes only)
 
     @property
-    def score(self) -> float:
+    def graded(self) -> bool:
+        return self.internal_error is None
+
+    @property
+    def score(self) -> float | None:
+        """Points earned; None when the item was not graded (a grader error is never a 0)."""
+        if self.internal_error is not None:
+            return None
         if self.error is not None:
             return 0.0
         return round(min(self.max_points, sum(c.earned for c in self.checks)), 4)
 
+    def score_text(self) -> str:
+        """The score as reports write it: a number, or "not graded"."""
+        return NOT_GRADED if self.score is None else f"{self.score:g}"
+
     def feedback(self) -> str:
-        """Plain-text feedback a student can act on (never the hidden test source)."""
+        """Plain-text feedback a student can act on (never the hidden test source, never a grader trace)."""
+        if self.internal_error is not None:
+            return f"{self.item_id}: {NOT_GRADED} / {self.max_points:g}\n  {NOT_GRADED_MESSAGE}"
         lines = [f"{self.item_id}: {self.score:g} / {self.max_points:g}"]
         if self.error is not None:
             lines.append(f"  could not be checked: {self.error}")
@@ -50,7 +74,9 @@ class ItemResult:
             "item_id": self.item_id,
             "max_points": self.max_points,
             "score": self.score,
+            "graded": self.graded,
             "error": self.error,
+            "internal_error": self.internal_error,
             "checks": [c.__dict__ for c in self.checks],
         }
 
@@ -66,11 +92,21 @@ class SubmissionResult:
 
     @property
     def score(self) -> float:
-        return round(sum(i.score for i in self.items), 4)
+        """Points earned on the graded items (a not-graded item adds nothing; see `complete`)."""
+        return round(sum(i.score for i in self.items if i.graded), 4)
 
     @property
     def max_score(self) -> float:
         return round(sum(i.max_points for i in self.items), 4)
+
+    @property
+    def not_graded(self) -> list[ItemResult]:
+        """Items the grader failed on: their points are unknown, not 0."""
+        return [i for i in self.items if not i.graded]
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_graded
 
     def by_item(self) -> dict[str, ItemResult]:
         return {i.item_id: i for i in self.items}

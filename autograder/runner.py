@@ -5,7 +5,14 @@ process (`autograder.worker`) with a wall-clock budget per phase, an address-spa
 memory watchdog and a cap on what it may write. Whatever happens there (an exception, sys.exit,
 os._exit, an infinite loop, a memory bomb, a flood of output) becomes a score with a reason, and
 the items already probed keep their points: after a timeout or crash inside one item's check, a
-fresh worker grades the items after it.
+fresh worker grades the items after it. The cells run are `notebook.grading_program`'s: the master's
+setup cells, the answer cells and the code cells the student added, each with its own time budget.
+
+Submissions may be graded in threads (`cli.grade_class`). A thread holds `notebook.GRADING_LOCK`
+for all its Python work (reading and parsing the notebook, building the program, loading probe
+data, judging) and releases it only while it waits for its worker process: CPython 3.11 cannot build
+ASTs in two threads at once (see GRADING_LOCK). A judge that raises all the same is retried once;
+if it raises again the item is NOT GRADED (`ItemResult.internal_error`), never scored 0.
 """
 from __future__ import annotations
 
@@ -17,7 +24,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +31,11 @@ from pathlib import Path
 import psutil
 
 from autograder import notebook, probing
+from autograder.notebook import GRADING_LOCK
 from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
-from autograder.results import ItemResult, SubCheck, SubmissionResult
+from autograder.results import ItemResult, SubmissionResult
 
-
-_JUDGE_LOCK = threading.Lock()
+JUDGE_ATTEMPTS = 2  # a judge that raises is retried once before its item is reported as not graded
 
 
 @dataclass
@@ -97,6 +103,7 @@ def _worker_env(limits: Limits) -> dict:
 
 def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits):
     """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped."""
+    names = {c.grade_id: c.label for c in cells if c.label}  # the cells the student added
     (job_dir / "out").mkdir(parents=True, exist_ok=True)
     for f in ("status.json", "cells.json"):
         (job_dir / f).unlink(missing_ok=True)
@@ -117,27 +124,27 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
                 if phase == "done" and code == 0:
                     return "done", phase, "", ""
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                return "crash", phase, where, f"the grading process ended ({how}) while running {_where(phase, where)}"
+                return "crash", phase, where, f"the grading process ended ({how}) while running {_where(phase, where, names)}"
             now = time.time()
             since = started if phase == "start" else float(status.get("since", now))
             if phase in ("start", "cell") and now - since > limits.setup_timeout_s:
                 _kill(proc)
-                return "timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where)} (an infinite loop?)"
+                return "timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where, names)} (an infinite loop?)"
             if phase == "item" and now - float(status.get("since", now)) > timeouts.get(where, 60):
                 _kill(proc)
                 return "timeout", phase, where, f"the check of {where} timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
             rss = _rss_mb(proc)
             if rss > limits.memory_mb:
                 _kill(proc)
-                return "memory", phase, where, f"used more than {limits.memory_mb} MB of memory while running {_where(phase, where)}"
+                return "memory", phase, where, f"used more than {limits.memory_mb} MB of memory while running {_where(phase, where, names)}"
             time.sleep(0.1)
     finally:
         _kill(proc)  # always: also reaches processes the submission forked into the worker's group
 
 
-def _where(phase: str, where: str) -> str:
+def _where(phase: str, where: str, names: dict[str, str]) -> str:
     if phase == "cell":
-        return f"your cell '{where}'"
+        return names.get(where) or f"your cell '{where}'"
     if phase == "item":
         return f"the check of {where}"
     return "the start-up (imports)"
@@ -153,14 +160,16 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
     t0 = time.time()
     result = SubmissionResult(student, assignment, str(path), [])
     try:
-        nb = notebook.read(path)
-        cells, notes = notebook.grading_program(assignment, nb)
+        with GRADING_LOCK:
+            nb = notebook.read(path)
+            cells, notes = notebook.grading_program(assignment, nb)
     except notebook.NotebookError as exc:
         result.items = [ItemResult(i.id, i.points, error=str(exc)) for i in todo]
         result.notes.append(str(exc))
         result.seconds = time.time() - t0
         return result
     result.notes.extend(notes)
+    names = {c.grade_id: c.name for c in cells}
     by_index: dict[int, ItemResult] = {}
     job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
@@ -169,12 +178,13 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
             attempt += 1
             job_dir = job_root / f"run{attempt}"
             outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits)
-            cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
-            for gid, msg in cell_errors.items():
-                note = f"cell '{gid}' raised {msg}"
-                if note not in result.notes:
-                    result.notes.append(note)
-            by_index.update(_collect(job_dir, todo, start, seed))
+            with GRADING_LOCK:  # the worker has ended: from here on this thread runs Python (judges)
+                cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
+                for gid, msg in cell_errors.items():
+                    note = f"{names.get(gid, f'cell {gid!r}')} raised {msg}"
+                    if note not in result.notes:
+                        result.notes.append(note)
+                by_index.update(_collect(job_dir, todo, start, seed))
             if outcome == "done":
                 break
             if detail and detail not in result.notes:
@@ -182,7 +192,7 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
             if phase == "cell" and any(c.grade_id == where for c in cells):
                 # a cell that hangs or kills the process is left out; the rest of the notebook is graded
                 cells = [c for c in cells if c.grade_id != where]
-                result.notes.append(f"cell '{where}' was skipped so that the other parts could be graded")
+                result.notes.append(f"{names[where]} was skipped so that the other parts could be graded")
                 continue
             stuck = next((k for k in range(start, len(todo)) if todo[k].id == where), None) if phase == "item" else None
             if stuck is None:  # failure outside any cell or item (start-up): nothing more can be graded
@@ -195,12 +205,14 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
             start = stuck + 1
     finally:
         shutil.rmtree(job_root, ignore_errors=True)
-    result.items = [by_index.get(k) or ItemResult(todo[k].id, todo[k].points, error="not graded") for k in range(len(todo))]
+    lost = "no result came back from the check (did your code delete or move the grader's files?)"
+    result.items = [by_index.get(k) or ItemResult(todo[k].id, todo[k].points, error=lost) for k in range(len(todo))]
     result.seconds = time.time() - t0
     return result
 
 
 def _collect(job_dir: Path, todo: list[Item], start: int, seed: int) -> dict[int, ItemResult]:
+    """Load and judge the probe data the worker wrote. The caller holds GRADING_LOCK."""
     found = {}
     for k in range(start, len(todo)):
         stem = job_dir / "out" / str(k)
@@ -208,14 +220,30 @@ def _collect(job_dir: Path, todo: list[Item], start: int, seed: int) -> dict[int
             continue
         item = todo[k]
         try:
-            data = probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
+            probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
         except Exception as exc:
             found[k] = ItemResult(item.id, item.points, error=f"the check's output could not be read ({type(exc).__name__}); did your code write into the grader's files?")
             continue
-        try:
-            with _JUDGE_LOCK:  # judges build Keras oracles; one at a time when submissions are graded in threads
-                checks = item.judge(data, item_seed(seed, item.id))
-        except Exception as exc:  # a judge bug must not sink the class: record it loudly
-            checks = [SubCheck("internal", item.points, 0.0, f"internal grader error ({type(exc).__name__}: {exc}); tell your instructor")]
-        found[k] = ItemResult(item.id, item.points, checks=checks)
+        found[k] = judge(item, stem, seed)
     return found
+
+
+def judge(item: Item, stem: Path, seed: int) -> ItemResult:
+    """Judge one item's probe data (`stem`.npz/.json), retrying once if the judge itself raises.
+
+    A judge that raises is a grader bug (or a transient failure of the grading process), not the
+    student's: after JUDGE_ATTEMPTS the item is reported as not graded, with the reason for the
+    instructor. Each attempt judges freshly loaded data, so a judge that changed it cannot skew the next.
+    """
+    failures = []
+    for _ in range(JUDGE_ATTEMPTS):
+        try:
+            with GRADING_LOCK:
+                data = probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
+                checks = item.judge(data, item_seed(seed, item.id))
+            return ItemResult(item.id, item.points, checks=checks)
+        except Exception as exc:  # noqa: BLE001 - any failure of the judge is the grader's
+            failures.append(f"{type(exc).__name__}: {str(exc).strip()[:300]}")
+    reasons = failures[0] if len(set(failures)) == 1 else " / then ".join(failures)
+    return ItemResult(item.id, item.points,
+                      internal_error=f"internal grader error, the judge raised {len(failures)} times: {reasons}")

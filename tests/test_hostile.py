@@ -320,7 +320,9 @@ def test_submission_cannot_import_the_grader(graded):
     lstm = item(r, "lstm_cell")
     assert "ImportError" in check(r, "lstm_cell", "numerics").message, describe(r)
     assert check(r, "lstm_cell", "numerics").earned == 0
-    assert lstm.score <= 0.25, describe(r)  # the interface (weight shapes) is all it can earn
+    # what build() alone shows (weight shapes, the forget-bias initialisation) is all it can earn
+    earned = {c.name for c in lstm.checks if c.earned > 0}
+    assert earned <= {"interface", "forget bias init"} and lstm.score <= 0.5, describe(r)
 
 
 @pytest.mark.slow

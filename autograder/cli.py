@@ -126,9 +126,7 @@ def _print_table(console, results, items):
     console.print(table)
 
 
-def main(argv=None) -> int:
-    from autograder.runner import Limits
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,15 +147,28 @@ def main(argv=None) -> int:
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
     ls = sub.add_parser("items", help="list the graded items and their points")
     ls.add_argument("--assignment", choices=registry.assignments())
-    args = parser.parse_args(argv)
+    return parser
 
+
+
+def _list_items(assignment: str | None) -> int:
+    total = 0.0
+    for item in registry.items(assignment):
+        print(f"{item.id:45s} {item.points:5g}  {item.title}")
+        total += item.points
+    print(f"{'total':45s} {total:5g}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "items":
-        total = 0.0
-        for item in registry.items(args.assignment):
-            print(f"{item.id:45s} {item.points:5g}  {item.title}")
-            total += item.points
-        print(f"{'total':45s} {total:5g}")
-        return 0
+        return _list_items(args.assignment)
+    return _grade(args)
+
+
+def _grade(args) -> int:
+    from autograder.runner import Limits
 
     if args.only:
         args.only = [g.strip() for value in args.only for g in value.split(",") if g.strip()]

@@ -118,19 +118,7 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
     Callers that grade in threads hold GRADING_LOCK (this parses Python; see there).
     """
     master = code_cells(read(master_path(assignment)))
-    master_ids = {c.grade_id: k for k, c in enumerate(master) if c.grade_id}
-    master_sources = {_normalized(c.source) for c in master if c.kind != "solution"}
-    cells = code_cells(submission)
-    last = {c.grade_id: k for k, c in enumerate(cells) if c.grade_id in master_ids}  # nbgrader keeps the last copy
-    submitted = {gid: cells[k] for gid, k in last.items()}
-    added: dict[int, list[CodeCell]] = {}  # master index of the cell it follows (-1: the top) -> cells
-    anchor = -1
-    for k, cell in enumerate(cells):
-        if last.get(cell.grade_id) == k:
-            anchor = master_ids[cell.grade_id]
-        elif cell.source.strip() and _normalized(cell.source) not in master_sources:
-            added.setdefault(anchor, []).append(cell)
-
+    submitted, added = _match(master, code_cells(submission))
     program, notes, count = [], [], 0
 
     def add_after(index: int) -> None:
@@ -159,6 +147,21 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
                 _note_backend_uses(notes, f"cell '{cell.grade_id}'", source)
         add_after(index)
     return program, notes
+
+
+def _match(master: list[CodeCell], cells: list[CodeCell]):
+    """(grade_id -> the submission's cell, master index -> the cells the student added after it; -1: the top)."""
+    master_ids = {c.grade_id: k for k, c in enumerate(master) if c.grade_id}
+    master_sources = {_normalized(c.source) for c in master if c.kind != "solution"}
+    last = {c.grade_id: k for k, c in enumerate(cells) if c.grade_id in master_ids}  # nbgrader keeps the last copy
+    added: dict[int, list[CodeCell]] = {}
+    anchor = -1
+    for k, cell in enumerate(cells):
+        if last.get(cell.grade_id) == k:
+            anchor = master_ids[cell.grade_id]
+        elif cell.source.strip() and _normalized(cell.source) not in master_sources:
+            added.setdefault(anchor, []).append(cell)
+    return {gid: cells[k] for gid, k in last.items()}, added
 
 
 def _note_backend_uses(notes: list[str], label: str, source: str) -> None:

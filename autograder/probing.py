@@ -34,8 +34,10 @@ def describe_exception(exc: BaseException) -> str:
     if text.startswith("Exception encountered when calling") and "\x1b[1m" in text:
         # Keras wraps errors raised inside call(): keep the original message between the bold markers
         text = text.split("\x1b[1m", 1)[1].split("\x1b[0m", 1)[0].strip()
-    msg = text.splitlines()
+    msg = [line.strip() for line in text.splitlines() if line.strip()]
     first = msg[0][:300] if msg else ""
+    if first.endswith(":") and len(msg) > 1:  # "... could not be loaded. Example error message ...:" + the cause
+        first = f"{first} {msg[1][:300]}"
     if isinstance(exc, NotImplementedError) and not first:
         return "NotImplementedError: this part is not implemented yet"
     return f"{type(exc).__name__}: {first}{where}"

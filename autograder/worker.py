@@ -24,7 +24,7 @@ class _BlockGraderImports:
 
     @classmethod
     def refuses(cls, name: str) -> bool:
-        judges = name.startswith("autograder.assignments.") and name.rsplit(".", 1)[-1] == "judges"
+        judges = name.startswith("autograder.assignments.") and name.rsplit(".", 1)[-1].startswith("judges")
         return judges or any(name == b or name.startswith(b + ".") for b in cls.blocked)
 
     def find_spec(self, name, path=None, target=None):

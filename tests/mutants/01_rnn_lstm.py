@@ -103,7 +103,7 @@ CHECKS = {
     "bi_padding_not_zeroed": ("bidirectional_encoder/mask",),
     "adding_markers_same_half": ("long_term_dependency/markers",),
     "adding_target_sums_everything": ("long_term_dependency/targets",),
-    "adding_sigmoid_readout": ("long_term_dependency/learns the adding problem",),
+    "adding_sigmoid_readout": ("long_term_dependency/model", "long_term_dependency/learns the adding problem"),
     "adding_model_ignores_cell": ("long_term_dependency/model", "long_term_dependency/learns the adding problem"),
 }
 MUTANTS = [Mutant(**{**m.__dict__, "checks": CHECKS[m.id]}) for m in MUTANTS]
@@ -168,7 +168,7 @@ MUTANTS += [
            "h, c = new_states\n            states = [ops.where(keep, h, states[0]), ops.where(keep, c, states[1])]",
            ("masked_sequences",), says="one-state cell", checks=("masked_sequences/any cell",)),
     Mutant("adding_marker_never_last", ADD, "second = rng.integers(half, length, size=n)",
-           "second = rng.integers(half, length - 1, size=n)", ("long_term_dependency",), says="including the last step",
+           "second = rng.integers(half, length - 1, size=n)", ("long_term_dependency",), says="the last step included",
            checks=("long_term_dependency/markers",)),
     Mutant("adding_targets_float64", ADD, '.sum(axis=1, keepdims=True).astype("float32")',
            '.sum(axis=1, keepdims=True).astype("float64")', ("long_term_dependency",), says="float32",
@@ -189,3 +189,34 @@ SAMPLE_CLASS = {
                   "    return x, y\n\n\nloss = 1.0\nwhile loss > 0.01:  # 'train until good enough' - never ends\n"
                   "    loss = loss * 1.0\n", ()),
 }
+
+# Found by grading answers written as students would (not from this catalogue): each was a false pass,
+# a wrong blame, or one fault charged on correct sub-checks, before the grader was fixed.
+MUTANTS += [
+    Mutant("masked_output_from_state", MASK,
+           "output = ops.where(keep, new_output, output)\n            states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]",
+           "states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]\n            output = states[0]",
+           ("masked_sequences",), says="not from its state", checks=("masked_sequences/any cell",)),
+    Mutant("bi_backward_h_from_first_output", BI, "state_h = ops.concatenate([forward_h, backward_h], axis=-1)",
+           "state_h = ops.concatenate([forward_h, backward[:, 0, :]], axis=-1)", ("bidirectional_encoder",),
+           says="not the outputs at a fixed time step", checks=("bidirectional_encoder/final states",)),
+    Mutant("bi_forward_h_from_last_output", BI, "state_h = ops.concatenate([forward_h, backward_h], axis=-1)",
+           "state_h = ops.concatenate([forward[:, -1, :], backward_h], axis=-1)", ("bidirectional_encoder",),
+           says="not the outputs at a fixed time step", checks=("bidirectional_encoder/final states",)),
+    Mutant("adding_markers_not_uniform", ADD, "first = rng.integers(0, half, size=n)\n    second = rng.integers(half, length, size=n)",
+           "first = rng.binomial(half - 1, 0.5, size=n)\n    second = half + rng.binomial(length - half - 1, 0.5, size=n)",
+           ("long_term_dependency",), says="equally likely", checks=("long_term_dependency/markers",)),
+    Mutant("adding_relu_readout", ADD, "outputs = keras.layers.Dense(1)(h)", 'outputs = keras.layers.Dense(1, activation="relu")(h)',
+           ("long_term_dependency",), says="linear Dense(1)", checks=("long_term_dependency/model",)),
+    Mutant("adding_hidden_layer", ADD, "outputs = keras.layers.Dense(1)(h)",
+           'outputs = keras.layers.Dense(1)(keras.layers.Dense(16, activation="relu")(h))',
+           ("long_term_dependency",), says="no hidden layer",
+           checks=("long_term_dependency/model", "long_term_dependency/learns the adding problem")),
+    Mutant("adding_targets_flat", ADD, '.sum(axis=1, keepdims=True).astype("float32")', '.sum(axis=1).astype("float32")',
+           ("long_term_dependency",), says="expected (512, 11, 2) and (512, 1)", checks=("long_term_dependency/data shapes",)),
+    Mutant("rnn_states_only_a_list", RNN, "h_prev = states[0] if isinstance(states, (list, tuple)) else states",
+           "h_prev = states[0] if isinstance(states, list) else states", ("rnn_cell",), says="Incompatible shape",
+           checks=("rnn_cell/sequence", "rnn_cell/symbolic", "rnn_cell/serialization", "rnn_cell/trainable")),
+    Mutant("rnn_config_drops_units", RNN, 'return {**super().get_config(), "units": self.units}',
+           "return super().get_config()", ("rnn_cell",), says="units", checks=("rnn_cell/serialization",)),
+]

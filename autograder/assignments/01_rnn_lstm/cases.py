@@ -98,7 +98,7 @@ def _lstm_cases(d, x, states, cases):
     # sigmoid agree), so they test which columns feed i and f, whatever the candidate's activation
     layout_bias = _gate_bias("lstm", d.rng, {"i": 0.0, "f": 0.0, "c": big, "o": 0.0})
     cases["input_weights"] = dict(
-        x=x, states=[d.zeros((B, U)), states[1]], weights=[_zero_block(d.rand(kshape), 2, 4), d.zeros(rshape), layout_bias],
+        x=x, states=[d.zeros((B, U)), d.zeros((B, U))], weights=[_zero_block(d.rand(kshape), 2, 4), d.zeros(rshape), layout_bias],
         hint="with only `kernel` non-zero (and the candidate held at 1) c_t is wrong: check x_t @ kernel and the gate "
              "order i, f, c, o of its columns")
     cases["recurrent_weights"] = dict(
@@ -177,6 +177,7 @@ def bi_case(seed: int) -> dict:
     x = rng.normal(0, 1, (B, BI_T, D)).astype(np.float32)
     lengths = [BI_T, 3, 5, 1, 4]
     mask = np.array([[t < n for t in range(BI_T)] for n in lengths])
+    mask[4] = mask[4][::-1]  # a left-padded row too: final states must not be read off a fixed position
     fw = [rng.normal(0, 0.5, s).astype(np.float32) for s in weight_shapes("lstm")]
     bw = [rng.normal(0, 0.5, s).astype(np.float32) for s in weight_shapes("lstm")]
     return dict(x=x, mask=mask, fw=fw, bw=bw)

@@ -4,6 +4,8 @@ SERIALIZATION_CELL = ("get_config() must include `units` (chain to super().get_c
                       ".keras save/load rebuild the same cell")
 STATES_SWAPPED = ("the states are returned as [c, h]: return h, [h, c] (keras.layers.RNN passes them back to the "
                   "next step in the order of state_size)")
+LSTM_LAYOUT = ("with only `kernel` or only `recurrent_kernel` non-zero c_t is wrong in both cases: check the gate "
+               "order i, f, c, o of the weight columns (the same for kernel, recurrent_kernel and bias)")
 OUTPUT_GATE = ("h_t should be o_t * tanh(c_t) with o_t = sigmoid(x W_o + h U_o + b_o) (the last block) and the NEW "
                "cell state c_t: check the output gate and the tanh on c_t")
 FORGET_BIAS_INIT = ("the forget-gate block of the bias should start at 1 and the other blocks at 0 (unit forget bias, "
@@ -21,8 +23,9 @@ MASK_STATES = ("outputs match but the returned final states do not: return the s
                "real step (carry them over padded steps)")
 NO_MASK = ("without a mask the outputs or final states differ from keras.layers.RNN with the same cell: run the "
            "cell step by step and return [outputs, *final_states]")
-ANY_CELL = ("with a one-state cell (a GRUCell: state_size = units, call returns h, [h]) the outputs or the final "
-            "state differ from keras.layers.RNN: do not assume two states; use len(cell.state_size) states")
+ANY_CELL = ("with another cell (one state, and an output that is not its state) the outputs or the final state "
+            "differ from keras.layers.RNN: do not assume two states (use len(cell.state_size) states), and take each "
+            "step's output from what the cell returns as its output, not from its state")
 AFTER_NO_MASK = " (this may follow from the 'no mask' fault: fix that first)"
 INITIAL_STATE = "initial_state=[h0, c0] was not used as the starting state (the first step's output is wrong)"
 MASK_PROPAGATION = ("the mask made by Embedding(mask_zero=True) was not used: accept `mask=None` in call() and set "
@@ -40,14 +43,19 @@ BI_BACKWARD = ("sequences[..., units:] should be the backward RNN's outputs (it 
                "into time order")
 BI_STATES = ("state_h / state_c should be concat([forward final, backward final]) of h and c respectively (the "
              "backward final state is the one after reading x_1)")
-BI_MASK = ("with right-padded sequences the real steps or final states differ from running the encoder on the real "
+BI_PADDED_STATES = ("with padding, state_h / state_c differ from the encoder's final states on the real steps alone: "
+                    "use the final states the two RNNs return (after each sentence's last real token), not the "
+                    "outputs at a fixed time step")
+BI_MASK = ("with padded sequences the outputs at real steps differ from running the encoder on the real "
            "steps alone: pass the mask to both RNNs so the backward one starts at the last real token")
 BI_MASK_ZEROS = "real steps match, but padded steps should be zeros in both halves (zero_output_for_mask=True)"
 BI_SERIALIZATION = "from_config(get_config()) did not rebuild an encoder that computes the same outputs"
 
 ADD_MARKERS = ("channel 1 must hold exactly two 1.0 markers, one in steps [0, length//2) and one in "
-               "[length//2, length), each position equally likely (including the last step); channel 0 values must "
-               "lie in [0, 1)")
+               "[length//2, length), each step of a half equally likely (uniform, the last step included); channel 0 "
+               "values must lie in [0, 1)")
+ADD_READOUT = ("the model's output should be one linear Dense(1) read-out of the RNN's final output "
+               "(keras.layers.RNN(cell) -> Dense(1), no activation and no hidden layer in between)")
 ADD_DTYPES = "x and y must be float32 arrays (the docstring says so); got {dtypes}"
 ADD_SEEDING = ("the same seed must give the same data and another seed other data: draw everything from "
                "np.random.default_rng(seed)")

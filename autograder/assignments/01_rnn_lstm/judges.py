@@ -13,12 +13,12 @@ from autograder.checks.fitstep import judge_fit_step
 from autograder.checks.isolate import judge_cases
 from autograder.checks.roundtrip import same_after_roundtrip
 from autograder.checks.symbolic import judge_symbolic
-from autograder.checks.train import judge_threshold
 from autograder.oracles import keras_ref, numpy_rnn
 
 from . import hints
-from .cases import (ADD_PARTIAL_MSE, ADD_PASS_MSE, ADD_T, B, BI_T, CLASS, KERAS, LAYOUT, MS_T, N_STATES, U,
-                    adding_data, bi_case, cell_cases, masked_case, sequence_case, weight_shapes)
+from .judges_adding import long_term_dependency  # noqa: F401  (the item's judge, in a module of its own)
+from .cases import (B, BI_T, CLASS, KERAS, LAYOUT, MS_T, N_STATES, U,
+                    bi_case, cell_cases, masked_case, sequence_case, weight_shapes)
 
 LOCAL_CHECK = {
     "rnn": {"input_term": "terms", "recurrent_term": "terms", "bias_term": "terms"},
@@ -74,11 +74,14 @@ def _numerics(j, kind, expected, err):
 
 def _lstm_terms(j, cases, expected):
     """Gate cases judged on c_t; the output gate judged on h_t relative to the student's own c_t."""
+    passed = {name: not j.error_for(f"case/{name}") and close(_lstm_c(j, f"case/{name}"), expected[name][1][1])
+              for name in LOCAL_CHECK["lstm"]}
+    both_layout = not passed["input_weights"] and not passed["recurrent_weights"]
     for name, sub in LOCAL_CHECK["lstm"].items():
         err = j.error_for(f"case/{name}")
-        ok = not err and close(_lstm_c(j, f"case/{name}"), expected[name][1][1])
         share = 1 / sum(1 for s in LOCAL_CHECK["lstm"].values() if s == sub)
-        j.add(sub, ok, f"your code raised an error: {err}" if err else cases[name]["hint"], share=share)
+        hint = hints.LSTM_LAYOUT if both_layout and sub == "weight layout" else cases[name]["hint"]
+        j.add(sub, passed[name], f"your code raised an error: {err}" if err else hint, share=share)
     for name in ("output_gate", "input_gate"):  # kernels zero: o_t comes from the bias alone
         case, err = cases[name], j.error_for(f"case/{name}")
         o = numpy_rnn.lstm_gates(case["x"], case["states"][0], *case["weights"])["o"]
@@ -91,11 +94,12 @@ def _after_step(j, kind, name, seed, one_step_ok):
     seq_exp = keras_ref.rnn_layer(kind, sequence_case(kind, seed)["x"], sequence_case(kind, seed)["weights"])[0]
     states = "[h, c]" if kind == "lstm" else "[h]"
     compare(j, "sequence", "sequence/out", seq_exp,
-            hints.SEQUENCE.format(states=states) if one_step_ok else hints.SEQUENCE_AFTER_STEP)
+            hints.SEQUENCE.format(states=states) if one_step_ok else hints.SEQUENCE_AFTER_STEP, step="sequence")
     judge_symbolic(j, "symbolic", "symbolic", [[None, U]], [[B, U]], f"keras.layers.RNN({name}(units))(keras.Input(...))")
     err = j.error_for("config", "roundtrip")
     ok = not err and j.value("config/units") == U and j.value("config/clone_units") == U and same_after_roundtrip(j, "roundtrip")
-    j.add("serialization", ok, f"get_config / from_config / .keras round trip failed: {err}" if err else hints.SERIALIZATION_CELL)
+    j.add("serialization", ok, f"get_config / from_config / .keras round trip failed: {err}. {hints.SERIALIZATION_CELL}"
+          if err else hints.SERIALIZATION_CELL)
     judge_fit_step(j, "trainable", "train", ("kernel", "recurrent_kernel", "bias"))
 
 
@@ -171,8 +175,9 @@ def _judge_any_cell(j, case, loop_ok):
     shapes = [None if j.array(f"gru/{i}") is None else j.array(f"gru/{i}").shape for i in range(2)]
     if j.value("gru/n") != 2 or shapes != [(B, MS_T, U), (B, U)]:
         return j.fail("any cell", f"{hints.ANY_CELL} (got {j.value('gru/n')} outputs with shapes {shapes})")
-    ref = keras_ref.rnn_layer("gru", case["x"], case["gru_weights"])
-    return j.add("any cell", not loop_ok or all(close(j.array(f"gru/{i}"), ref[i]) for i in range(2)), hints.ANY_CELL)
+    ref = keras_ref.rnn_layer("gru", case["x"], case["gru_weights"])  # the grader's cell outputs 2 h, keeps h
+    ok = close(j.array("gru/0"), 2.0 * ref[0]) and close(j.array("gru/1"), ref[1])
+    return j.add("any cell", not loop_ok or ok, hints.ANY_CELL)
 
 
 def _judge_mask(j, case):
@@ -213,8 +218,10 @@ def bidirectional_encoder(j, seed):
               hints.BI_REVERSED if close(bw, r_seq[:, ::-1, U:]) else
               hints.BI_BACKWARD_IS_FORWARD if close(bw, r_seq[..., :U]) else hints.BI_BACKWARD)
     states_ok = close(h, np.concatenate([r_fh, r_bh], -1)) and close(c, np.concatenate([r_fc, r_bc], -1))
-    j.add("final states", states_ok and not err, "not checked: calling the encoder raised an error" if err else hints.BI_STATES)
-    _judge_bi_mask(j, case)
+    real_ok, padded_states_ok = _judge_bi_mask(j, case)
+    j.add("final states", states_ok and not err and (padded_states_ok or not real_ok),
+          "not checked: calling the encoder raised an error" if err else
+          hints.BI_STATES if not states_ok else hints.BI_PADDED_STATES)
     judge_symbolic(j, "symbolic", "symbolic", [[None, None, 2 * U], [None, 2 * U], [None, 2 * U]],
                    [[B, BI_T, 2 * U], [B, 2 * U], [B, 2 * U]], "BidirectionalEncoder(...)(keras.Input(shape=(None, features)))")
     err = j.error_for("config")
@@ -226,80 +233,30 @@ def _judge_bi_mask(j, case):
     """The masked run against the student's own encoder on each row's real steps alone (relative).
 
     Each half is compared in time order, or in reverse order when the student's half is time-reversed
-    (a flip fault, judged by 'backward half', is not charged again here).
+    (a flip fault, judged by 'backward half', is not charged again here). Judges the sequences ('mask');
+    returns (real steps ok, final states ok) for 'final states'.
     """
     err = j.error_for("masked", *(f"alone/{b}" for b in range(B)))
     got = j.array("masked/0")
-    if err:
-        return j.fail("mask", f"with a mask the encoder raised an error: {err}")
-    if got is None or got.shape != (B, BI_T, 2 * U):
-        return j.fail("mask", "with a mask the sequences have the wrong shape")
+    if err or got is None or got.shape != (B, BI_T, 2 * U):
+        j.fail("mask", f"with a mask the encoder raised an error: {err}" if err else "with a mask the sequences have the wrong shape")
+        return False, False
     real_ok = zeros_ok = states_ok = True
     for b, row in enumerate(case["mask"]):
-        n, alone = int(row.sum()), [j.array(f"alone/{b}/{i}") for i in range(3)]
-        if alone[0] is None or alone[0].shape != (1, n, 2 * U):
-            return j.fail("mask", "running the encoder on one sequence without padding failed or gave the wrong shape")
+        alone = [j.array(f"alone/{b}/{i}") for i in range(3)]
+        if alone[0] is None or alone[0].shape != (1, int(row.sum()), 2 * U):
+            j.fail("mask", "running the encoder on one sequence without padding failed or gave the wrong shape")
+            return False, False
         for half in (slice(0, U), slice(U, 2 * U)):
             m, a = got[b, :, half], alone[0][0, :, half]
-            orientation = next((o for o in (m, m[::-1]) if close(o[:n], a if o is m else a[::-1])), None)
-            real_ok &= orientation is not None
-            zeros_ok &= orientation is not None and close(orientation[n:], np.zeros_like(orientation[n:]))
+            timed = next((o for o, r in ((m, a), (m[::-1], a[::-1])) if close(o[row], r)), None)  # time order
+            real_ok &= timed is not None
+            zeros_ok &= timed is not None and close(timed[~row], np.zeros_like(timed[~row]))
         for i in (1, 2):
             state = j.array(f"masked/{i}")
             states_ok &= state is not None and alone[i] is not None and close(state[b:b + 1], alone[i])
-    if not (real_ok and states_ok):
-        return j.fail("mask", hints.BI_MASK)
-    return j.add("mask", zeros_ok, hints.BI_MASK_ZEROS, fraction=0.5)
-
-
-def long_term_dependency(j, seed):
-    _judge_data(j)
-    err = j.error_for("model")
-    cell_ids, model_ids = j.value("model/cell_weights") or [], set(j.value("model/model_weights") or [])
-    uses_cell = bool(cell_ids) and all(i in model_ids for i in cell_ids)
-    shape_ok = j.value("model/out") == [3, 1]
-    j.add("model", not err and shape_ok and uses_cell,
-          f"build_adding_model(cell) raised: {err}" if err else
-          f"the model should map (batch, time, 2) to (batch, 1); it returned shape {j.value('model/out')}" if not shape_ok else
-          "the model does not train the cell it was given: wrap that cell in keras.layers.RNN(cell)")
-    name = "learns the adding problem"
-    if not err and not uses_cell:
-        return j.fail(name, "not credited: the model does not use the given cell, so it does not show that an LSTM learns the task")
-    err = j.error_for("train", "model")
-    pred = j.array("train/pred")
-    _, y_test = adding_data(500, ADD_T, seed + 7)
-    if err:
-        return j.fail(name, f"training raised an error: {err}")
-    if pred is None or pred.shape != y_test.shape or not np.all(np.isfinite(pred)):
-        return j.fail(name, "the trained model's predictions have the wrong shape or are not finite")
-    judge_threshold(j, name, float(np.mean((pred - y_test) ** 2)), ADD_PASS_MSE, ADD_PARTIAL_MSE, hints.ADD_SLOW, hints.ADD_FAIL)
-
-
-def _judge_data(j):
-    err = j.error_for("data")
-    x, y = j.array("data/x"), j.array("data/y")
-    if err or x is None or y is None:
-        for name in ("data shapes", "markers", "targets", "seeding"):
-            j.fail(name, f"adding_problem raised an error: {err}" if err else "adding_problem returned nothing")
-        return
-    n, length, half = 512, 11, 11 // 2
-    dtypes = j.value("data/dtypes")
-    shapes_ok = x.shape == (n, length, 2) and y.shape == (n, 1)
-    j.add("data shapes", shapes_ok and dtypes == ["float32", "float32"],
-          f"adding_problem({n}, {length}) returned x {x.shape} and y {y.shape}; expected ({n}, {length}, 2) and ({n}, 1)"
-          if not shapes_ok else hints.ADD_DTYPES.format(dtypes=dtypes))
-    if not shapes_ok:
-        j.fail("markers", "not checked: wrong shapes")
-        j.fail("targets", "not checked: wrong shapes")
+    if not real_ok:
+        j.fail("mask", hints.BI_MASK)
     else:
-        markers = x[:, :, 1]
-        first, second = markers[:, :half].argmax(1), markers[:, half:].argmax(1) + half
-        markers_ok = (np.all(np.isin(markers, (0.0, 1.0))) and np.all(markers.sum(1) == 2)
-                      and np.all(markers[:, :half].sum(1) == 1) and np.all(x[:, :, 0] >= 0) and np.all(x[:, :, 0] < 1)
-                      and set(first.tolist()) == set(range(half)) and set(second.tolist()) == set(range(half, length)))
-        j.add("markers", markers_ok, hints.ADD_MARKERS)
-        j.add("targets", close(y, numpy_rnn.adding_targets(x)), "y must be the sum of the two values whose marker is 1")
-    same = (np.array_equal(x, j.array("data/x_again")) and np.array_equal(y, j.array("data/y_again"))
-            if j.array("data/x_again") is not None else False)
-    other = j.array("data/x_other")
-    j.add("seeding", same and other is not None and not np.array_equal(x, other), hints.ADD_SEEDING)
+        j.add("mask", zeros_ok, hints.BI_MASK_ZEROS, fraction=0.5)
+    return real_ok, states_ok

@@ -88,6 +88,22 @@ def oracle_cell(kind, weights):
     return made
 
 
+def _scaled_output_cell(weights):
+    """A one-state cell whose output (2 h) is not its state (h): a Keras GRUCell inside a grader's wrapper."""
+    import keras
+
+    class ScaledOutputCell(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner, self.state_size, self.output_size = inner, inner.state_size, inner.output_size
+
+        def call(self, inputs, states):
+            output, new_states = self.inner(inputs, states)
+            return 2.0 * output, new_states
+
+    return ScaledOutputCell(oracle_cell("gru", weights))
+
+
 def _put_outputs(p, key, outs, n=3):
     outs = as_list(outs)
     p.put(f"{key}/n", len(outs))
@@ -113,7 +129,7 @@ def masked_sequences(p, seed):
     with p.step("masked"):
         _put_outputs(p, "masked", cls(lstm(), return_sequences=True, return_state=True)(case["x"], mask=case["mask"]))
     with p.step("gru"):
-        _put_outputs(p, "gru", cls(oracle_cell("gru", case["gru_weights"]), return_sequences=True, return_state=True)(
+        _put_outputs(p, "gru", cls(_scaled_output_cell(case["gru_weights"]), return_sequences=True, return_state=True)(
             case["x"]), n=2)
     with p.step("initial_state"):
         p.put("initial_state/out", cls(lstm(), return_sequences=True)(
@@ -204,11 +220,18 @@ def long_term_dependency(p, seed):
         p.put("data/x_other", gen(512, 11, seed=data_seed + 1)[0])
     with p.step("model"):
         build = p.need("build_adding_model")
+        keras.utils.set_random_seed(seed % (2**31))  # the model's own initial weights, reproducibly
         given = keras.layers.LSTMCell(8)
         model = build(given)
         p.put("model/out", shape_of(model(np.zeros((3, ADD_T, 2), np.float32))))
         p.put("model/cell_weights", [id(w) for w in given.trainable_weights])
         p.put("model/model_weights", [id(w) for w in model.trainable_weights])
+        # the model's output against the given cell's final output, with weights that spread h over (-1, 1)
+        rng = np.random.default_rng(seed + 3)
+        given.set_weights([rng.normal(0, 1.0, w.shape).astype(np.float32) for w in given.get_weights()])
+        probe_x = rng.normal(0, 2.0, (64, 12, 2)).astype(np.float32)  # h of both signs in every unit
+        p.put("model/outputs", model(probe_x))
+        p.put("model/final_h", keras.layers.RNN(given)(probe_x))
     if p.failed("model"):
         return
     with p.step("train"):

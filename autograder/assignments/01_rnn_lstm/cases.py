@@ -151,13 +151,21 @@ def sequence_case(kind: str, seed: int) -> dict:
 MS_T = 7
 
 
+def _mask(lengths, steps):
+    """(batch, steps) boolean mask, True on the first `length` steps of each row (right padding)."""
+    return np.array([[t < n for t in range(steps)] for n in lengths])
+
+
+def _weights(rng, kind):
+    return [rng.normal(0, 0.5, s).astype(np.float32) for s in weight_shapes(kind)]
+
+
 def masked_case(seed: int) -> dict:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, (B, MS_T, D)).astype(np.float32)
-    lengths = [MS_T, 4, 1, 6, 3]
-    mask = np.array([[t < n for t in range(MS_T)] for n in lengths])
+    mask = _mask([MS_T, 4, 1, 6, 3], MS_T)
     mask[3] = [False, False, True, True, True, True, True]  # left-padded row
-    weights = [rng.normal(0, 0.5, s).astype(np.float32) for s in weight_shapes("lstm")]
+    weights = _weights(rng, "lstm")
     initial = [rng.normal(0, 0.5, (B, U)).astype(np.float32) for _ in range(2)]
     vocab = 11
     ids = rng.integers(1, vocab, (B, MS_T))
@@ -165,7 +173,7 @@ def masked_case(seed: int) -> dict:
     ids[3] = np.where(mask[3], ids[3], 0)
     embedding = rng.normal(0, 1, (vocab, D)).astype(np.float32)
     # a one-state cell too: MaskedRNN must work with any cell, not only [h, c]
-    gru_weights = [np.random.default_rng(seed + 2).normal(0, 0.5, s).astype(np.float32) for s in weight_shapes("gru")]
+    gru_weights = _weights(np.random.default_rng(seed + 2), "gru")
     return dict(x=x, mask=mask, weights=weights, initial=initial, ids=ids, embedding=embedding, gru_weights=gru_weights)
 
 
@@ -175,12 +183,9 @@ BI_T = 6
 def bi_case(seed: int) -> dict:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, (B, BI_T, D)).astype(np.float32)
-    lengths = [BI_T, 3, 5, 1, 4]
-    mask = np.array([[t < n for t in range(BI_T)] for n in lengths])
+    mask = _mask([BI_T, 3, 5, 1, 4], BI_T)
     mask[4] = mask[4][::-1]  # a left-padded row too: final states must not be read off a fixed position
-    fw = [rng.normal(0, 0.5, s).astype(np.float32) for s in weight_shapes("lstm")]
-    bw = [rng.normal(0, 0.5, s).astype(np.float32) for s in weight_shapes("lstm")]
-    return dict(x=x, mask=mask, fw=fw, bw=bw)
+    return dict(x=x, mask=mask, fw=_weights(rng, "lstm"), bw=_weights(rng, "lstm"))
 
 
 ADD_T = 50

@@ -11,10 +11,11 @@ import json
 import nbformat
 import pytest
 
-from autograder.registry import items
+from autograder.registry import assignments, items
 from autograder.runner import grade_notebook
 from tests.helpers import (ASSIGNMENT, COURSE_ID, ROOT, STARTER_NB, SOLUTION_NB, autograde, export_grades,
-                           gradebook_view, instructor_commands, make_course, mutate, read_nb, write_nb)
+                           gradebook_view, instructor_commands, make_course, mutate, read_nb, solution_nb, starter_nb,
+                           write_nb)
 from tests.mutants import catalogue
 
 pytestmark = pytest.mark.xdist_group("nbgrader")
@@ -98,39 +99,47 @@ def test_the_course_uses_the_shipped_config(nbgrader_scores):
         assert gb.find_assignment(ASSIGNMENT).course_id == COURSE_ID
 
 
-def test_assignments_are_a_fresh_generate_assignment_of_solutions(nbgrader_scores):
-    course, _ = nbgrader_scores
-    fresh = course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert _normalized(fresh) == _normalized(STARTER_NB), (
+@pytest.mark.parametrize("assignment", assignments())
+def test_assignments_are_a_fresh_generate_assignment_of_solutions(assignment, tmp_path):
+    course = make_course(tmp_path, assignment)
+    fresh = course / "assignments" / assignment / f"{assignment}.ipynb"
+    assert _normalized(fresh) == _normalized(starter_nb(assignment)), (
         "assignments/ is out of date: run `make notebooks` (nbgrader generate_assignment) and commit the result")
     # generate_assignment really ran (a skipped one registers nothing): the grade cells are in the gradebook
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gb:
-        registered = {c.name: float(c.max_score) for c in gb.find_notebook(ASSIGNMENT, ASSIGNMENT).grade_cells}
-    assert registered == POINTS
+        registered = {c.name: float(c.max_score) for c in gb.find_notebook(assignment, assignment).grade_cells}
+    assert registered == {i.grade_id: i.points for i in items(assignment)}
 
 
-def test_notebook_points_equal_registry_points():
-    for path in (SOLUTION_NB, STARTER_NB):
+@pytest.mark.parametrize("assignment", assignments())
+def test_notebook_points_equal_registry_points(assignment):
+    points = {i.grade_id: i.points for i in items(assignment)}
+    for path in (solution_nb(assignment), starter_nb(assignment)):
         nb = read_nb(path)
         graded = {}
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("grade"):
                 graded[meta["grade_id"]] = float(meta["points"])
-        assert graded == POINTS, f"{path.name}: test-cell points {graded} != registry {POINTS}"
+        assert graded == points, f"{path.name}: test-cell points {graded} != registry {points}"
     # each hidden block grades its own item
-    for cell in read_nb(SOLUTION_NB).cells:
+    for cell in read_nb(solution_nb(assignment)).cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade"):
-            assert f'grade_in_kernel("{ASSIGNMENT}/{meta["grade_id"]}", globals())' in cell.source
+            assert f'grade_in_kernel("{assignment}/{meta["grade_id"]}", globals())' in cell.source
 
 
-def test_starter_has_no_solutions_or_hidden_tests():
-    text = STARTER_NB.read_text(encoding="utf-8")
-    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "grade_in_kernel", "ops.sigmoid(z_f)"):
+@pytest.mark.parametrize("assignment", assignments())
+def test_starter_has_no_solutions_or_hidden_tests(assignment):
+    text = starter_nb(assignment).read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "grade_in_kernel"):
         assert marker not in text, marker
+    blocks = [part.split("### END SOLUTION")[0] for cell in read_nb(solution_nb(assignment)).cells
+              if cell.cell_type == "code" for part in cell.source.split("### BEGIN SOLUTION")[1:]]
+    leaked = [line.strip() for block in blocks for line in block.splitlines() if len(line.strip()) > 20 and line.strip() in text]
+    assert not leaked, f"solution lines in the starter: {leaked[:3]}"
 
 
 def test_autograde_full_marks_zero_and_partial(nbgrader_scores):

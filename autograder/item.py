@@ -28,7 +28,7 @@ class Item:
     refuses: tuple[str, ...] = ()  # built-ins that do what the student must write
     allows: tuple[str, ...] = ()  # built-ins the notebook allows inside this item (said in feedback)
     timeout_s: float = 60.0  # wall-clock budget of the probe
-    memory_mb: int = 2048  # resident memory the probe may need
+    memory_mb: int = 2048  # resident memory the probe may use (the runner's --memory-mb still caps it)
     device: str = "cpu"  # "cpu", or "gpu" when a GPU profile exists
 
     @property

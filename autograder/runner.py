@@ -115,7 +115,7 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
                             env=_worker_env(limits), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=_limit_child(limits))
     timeouts = {i.id: i.timeout_s * limits.item_timeout_scale for i in batch}
-    memory_of = {i.id: i.memory_mb for i in batch}  # an item's declared need raises the limit while it runs
+    memory_of = {i.id: i.memory_mb for i in batch}  # an item's declared budget, within the run's --memory-mb
     try:
         while True:
             code = proc.poll()
@@ -134,7 +134,7 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
             if phase == "item" and now - float(status.get("since", now)) > timeouts.get(where, 60):
                 _kill(proc)
                 return "timeout", phase, where, f"the check of {where} timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
-            memory = max(limits.memory_mb, memory_of.get(where, 0)) if phase == "item" else limits.memory_mb
+            memory = min(limits.memory_mb, memory_of.get(where, limits.memory_mb)) if phase == "item" else limits.memory_mb
             if _rss_mb(proc) > memory:
                 _kill(proc)
                 return "memory", phase, where, f"used more than {memory} MB of memory while running {_where(phase, where, names)}"

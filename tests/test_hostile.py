@@ -492,3 +492,18 @@ def test_crash_in_a_cell_is_reported_and_that_cell_is_skipped(class_run):
     carol = results["carol"]
     assert carol.score == 0 and all(i.error for i in carol.items) and "not a valid notebook" in carol.notes[0]
     assert "not a valid notebook" in json.loads((out / "carol" / "results.json").read_text(encoding="utf-8"))["output"]
+
+
+@pytest.mark.slow
+def test_an_items_declared_memory_budget_caps_it_within_the_runs_limit(tmp_path, monkeypatch):
+    """An item's `memory_mb` is its own budget: the bomb is stopped at it, under a roomier --memory-mb."""
+    import dataclasses
+
+    from autograder import runner
+
+    declared = runner.registry_items
+    monkeypatch.setattr(runner, "registry_items", lambda a: [
+        dataclasses.replace(i, memory_mb=1200) if i.grade_id == "lstm_cell" else i for i in declared(a)])
+    path = write_nb(case_memory_bomb(tmp_path), tmp_path / "bomb.ipynb")
+    r = grade_notebook(path, ASSIGNMENT, limits=Limits(memory_mb=4096), only=["lstm_cell"])
+    assert r.items[0].score == 0 and "more than 1200 MB" in (r.items[0].error or ""), describe(r)

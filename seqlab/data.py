@@ -25,7 +25,9 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_CORPUS_DIR = DATA_DIR / "en_ko"
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test", "test_long", "test_novel")
+# test: in-distribution; test_long: longer than any training sentence; test_novel: sentence
+# structures never seen in training (see docs/DATA.md)
 
 __all__ = [
     "DATA_DIR", "DEFAULT_CORPUS_DIR", "SPLITS", "DataFormatError", "DataWarning", "LoadStats",
@@ -149,23 +151,29 @@ def grammar():
 
 
 def default_corpus(split: str | None = None, corpus_dir=None):
-    """The shipped corpus: ``default_corpus("train")`` -> list of pairs; ``default_corpus()`` ->
-    ``{"train": [...], "valid": [...], "test": [...]}``."""
+    """The shipped corpus (or the corpus in ``corpus_dir``): ``default_corpus("train")`` -> list of
+    pairs; ``default_corpus()`` -> ``{"train": [...], "valid": [...], "test": [...], ...}`` with every
+    split of :data:`SPLITS` whose file exists (the shipped corpus has all five)."""
     d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
     if split is None:
-        return {s: load_pairs(d / f"{s}.tsv") for s in SPLITS}
+        return {s: load_pairs(d / f"{s}.tsv") for s in SPLITS if (d / f"{s}.tsv").is_file()}
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     return load_pairs(d / f"{split}.tsv")
 
 
 def generate_corpus(out_dir, seed: int = 2026, size: int = 30000, valid: int | None = None,
-                    test: int | None = None, max_words: int = 32, min_words: int = 1) -> dict:
-    """Write a corpus (``{train,valid,test}.tsv`` + ``MANIFEST.json``) and return the manifest.
-    ``size`` is the number of training pairs; validation and test default to ``size // 15`` each."""
+                    test: int | None = None, max_words: int = 32, min_words: int = 1,
+                    test_long: int | None = None, test_novel: int | None = None) -> dict:
+    """Write a corpus (``{train,valid,test,test_long,test_novel}.tsv`` + ``MANIFEST.json``) and return
+    the manifest. ``size`` is the number of training pairs; validation and test default to
+    ``size // 15`` each, ``test_long`` and ``test_novel`` to half of that."""
     held = max(1, size // 15)
+    half = max(1, held // 2)
     return grammar().write_corpus(out_dir, seed, size, held if valid is None else valid,
-                                  held if test is None else test, max_words, min_words)
+                                  held if test is None else test, max_words, min_words,
+                                  half if test_long is None else test_long,
+                                  half if test_novel is None else test_novel)
 
 
 def file_sha256(path) -> str:
@@ -211,6 +219,8 @@ def main(argv=None) -> int:
     g.add_argument("--size", type=int, default=30000, help="training pairs (valid/test default size//15)")
     g.add_argument("--valid", type=int, default=None)
     g.add_argument("--test", type=int, default=None)
+    g.add_argument("--test-long", type=int, default=None, help="pairs longer than any training pair (default size//30)")
+    g.add_argument("--test-novel", type=int, default=None, help="pairs of unseen sentence structures (default size//30)")
     g.add_argument("--max-words", type=int, default=32)
     g.add_argument("--min-words", type=int, default=1)
     g.add_argument("--out", default=str(DEFAULT_CORPUS_DIR))
@@ -220,7 +230,8 @@ def main(argv=None) -> int:
     s.add_argument("--dir", default=str(DEFAULT_CORPUS_DIR))
     a = ap.parse_args(argv)
     if a.cmd == "generate":
-        m = generate_corpus(a.out, a.seed, a.size, a.valid, a.test, a.max_words, a.min_words)
+        m = generate_corpus(a.out, a.seed, a.size, a.valid, a.test, a.max_words, a.min_words,
+                            a.test_long, a.test_novel)
         print(json.dumps(m["counts"]), "->", a.out)
     elif a.cmd == "verify":
         m = verify_corpus(a.dir)

@@ -30,7 +30,7 @@ import random
 from pathlib import Path
 
 GENERATOR = "seqlab-grammar"
-VERSION = 1
+VERSION = 2
 
 # --------------------------------------------------------------------------------------------
 # Hangul arithmetic
@@ -100,8 +100,27 @@ class Pred:
     in the plain present, but 는 in attributives). irr: "" | "b" (ㅂ-irregular) | "d" (ㄷ-irregular).
     """
 
-    def __init__(self, stem: str, kind: str = "v", irr: str = ""):
-        self.stem, self.kind, self.irr = stem, kind, irr
+    def __init__(self, stem: str, kind: str = "v", irr: str = "", hon: bool = False):
+        self.stem, self.kind, self.irr, self.hon = stem, kind, irr, hon
+
+    def honorific(self) -> "Pred":
+        """The subject-honorific predicate (-(으)시-): 가 -> 가시, 읽 -> 읽으시, 만들 -> 만드시,
+        춥 -> 추우시, 듣 -> 들으시; suppletive 먹/마시 -> 드시, 자 -> 주무시, 있 (exist) -> 계시."""
+        if self.hon:
+            return self
+        if self.stem in HONORIFIC_SUPPLETIVE:
+            return Pred(HONORIFIC_SUPPLETIVE[self.stem], "v", "", hon=True)
+        if self._is_l_stem():
+            base = self._drop_l() + "시"
+        elif self.irr == "b":
+            base = self._vowel_stem() + "시"
+        elif self.irr == "d":
+            base = self._vowel_stem() + "으시"
+        elif final_consonant(self.stem) == J_NONE:
+            base = self.stem + "시"
+        else:
+            base = self.stem + "으시"
+        return Pred(base, self.kind if self.kind != "x" else "a", "", hon=True)
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -205,6 +224,8 @@ class Pred:
                 return self.rieul() + " 거예요"
             return self.rieul() + (" 거니" if question else " 것이다")
         if polite:
+            if self.hon:  # -시- + -어요 -> -세요
+                return self.stem[:-1] + "세요"
             return self.eo() + "요"
         return self.ni() if question else self.plain_present()
 
@@ -225,13 +246,22 @@ class Pred:
 
 NEG_V = Pred("않", "v")
 NEG_A = Pred("않", "a")
+# suppletive subject-honorific stems
+HONORIFIC_SUPPLETIVE = {"먹": "드시", "마시": "드시", "자": "주무시", "있": "계시"}
 
 
-def predicate(p: Pred, tense: str, polite: bool, question: bool, neg: bool, conj: str | None = None) -> str:
+def predicate(p: Pred, tense: str, polite: bool, question: bool, neg: bool, conj: str | None = None,
+              hon: bool = False) -> str:
+    """A finite (or, with ``conj``, connective) predicate. ``hon``: the subject is an elder, so the
+    predicate carries the subject honorific -(으)시- (on the auxiliary 않- under negation:
+    가지 않으세요, 드시지 않으셨다)."""
+    if hon:
+        p = p.honorific() if not neg else p
     if neg:
         aux = NEG_V if p.kind == "v" else NEG_A
-        head = p.stem + "지 "
-        p = aux
+        main = HONORIFIC_SUPPLETIVE.get(p.stem, p.stem) if hon and p.stem in ("먹", "마시", "자") else p.stem
+        head = main + "지 "
+        p = aux.honorific() if hon else aux
     else:
         head = ""
     if conj:
@@ -239,21 +269,31 @@ def predicate(p: Pred, tense: str, polite: bool, question: bool, neg: bool, conj
     return head + p.finite(tense, polite, question)
 
 
-def copula(noun: str, tense: str, polite: bool, question: bool, neg: bool) -> str:
-    """N이다 / N이 아니다 with the batchim-dependent forms (의사다, 선생님이다, 의사예요, 선생님이에요)."""
+def copula(noun: str, tense: str, polite: bool, question: bool, neg: bool, hon: bool = False) -> str:
+    """N이다 / N이 아니다 with the batchim-dependent forms (의사다, 선생님이다, 의사예요, 선생님이에요).
+    The future "will (not) be a N" is N이/가 될 것이다 / 되지 않을 것이다 (N일 것이다 would be a guess:
+    "is probably a N"). ``hon``: an elder subject (의사세요, 선생님이셨다, 의사가 아니세요, 되실 거예요)."""
     has = final_consonant(noun) != J_NONE
+    if tense == "future":
+        return josa(noun, "subj") + " " + predicate(Pred("되"), "future", polite, question, neg, hon=hon)
     if neg:
         head = josa(noun, "subj") + " "
+        stem = "아니시" if hon else "아니"
         if tense == "past":
-            return head + ("아니었어요" if polite else ("아니었니" if question else "아니었다"))
-        if tense == "future":
-            return head + ("아닐 거예요" if polite else ("아닐 거니" if question else "아닐 것이다"))
-        return head + ("아니에요" if polite else ("아니니" if question else "아니다"))
+            return head + ("아니셨" if hon else "아니었") + ("어요" if polite else ("니" if question else "다"))
+        if polite:
+            return head + ("아니세요" if hon else "아니에요")
+        return head + stem + ("니" if question else "다")
+    if hon:
+        base = noun + ("이시" if has else "시")
+        if tense == "past":
+            return base[:-1] + "셨" + ("어요" if polite else ("니" if question else "다"))
+        if polite:
+            return base[:-1] + "세요"
+        return base + ("니" if question else "다")
     if tense == "past":
         stem = noun + ("이었" if has else "였")
         return stem + ("어요" if polite else ("니" if question else "다"))
-    if tense == "future":
-        return noun + "일" + (" 거예요" if polite else (" 거니" if question else " 것이다"))
     if polite:
         return noun + ("이에요" if has else "예요")
     return noun + ("이" if has else "") + ("니" if question else "다")
@@ -262,165 +302,170 @@ def copula(noun: str, tense: str, polite: bool, question: bool, neg: bool) -> st
 # --------------------------------------------------------------------------------------------
 # Lexicon (written for the kit)
 # --------------------------------------------------------------------------------------------
-# en singular | en plural ("-" = mass noun) | Korean | class | counter ("-" = not counted)
+# en singular | en plural | Korean | class | counter ("-" = not counted) | flags
+#   en plural: "-" a mass noun (water), "+" a plural-only mass noun that agrees as a plural
+#   (noodles are), "=" a singular that takes "the" (the radio, the news)
+#   flags (people): p = takes a possessor (my friend; not *my police officer), u = one per possessor
+#   (her father, not *her fathers), e = an elder: as a
+#   subject the predicate carries the honorific -(으)시- (할머니는 책을 읽으세요)
 _NOUNS = """
-cat|cats|고양이|animal|마리
-dog|dogs|개|animal|마리
-bird|birds|새|animal|마리
-fish|fish|물고기|animal|마리
-horse|horses|말|animal|마리
-cow|cows|소|animal|마리
-pig|pigs|돼지|animal|마리
-rabbit|rabbits|토끼|animal|마리
-tiger|tigers|호랑이|animal|마리
-bear|bears|곰|animal|마리
-monkey|monkeys|원숭이|animal|마리
-elephant|elephants|코끼리|animal|마리
-duck|ducks|오리|animal|마리
-chicken|chickens|닭|animal|마리
-mouse|mice|쥐|animal|마리
-lion|lions|사자|animal|마리
-frog|frogs|개구리|animal|마리
-snake|snakes|뱀|animal|마리
-turtle|turtles|거북이|animal|마리
-sheep|sheep|양|animal|마리
-man|men|남자|person|명
-woman|women|여자|person|명
-child|children|아이|person|명
-boy|boys|소년|person|명
-girl|girls|소녀|person|명
-student|students|학생|person|명
-teacher|teachers|선생님|person|명
-doctor|doctors|의사|person|명
-friend|friends|친구|person|명
-baby|babies|아기|person|명
-mother|mothers|어머니|person|명
-father|fathers|아버지|person|명
-grandmother|grandmothers|할머니|person|명
-grandfather|grandfathers|할아버지|person|명
-neighbor|neighbors|이웃|person|명
-police officer|police officers|경찰관|person|명
-farmer|farmers|농부|person|명
-singer|singers|가수|person|명
-cook|cooks|요리사|person|명
-nurse|nurses|간호사|person|명
-writer|writers|작가|person|명
-painter|painters|화가|person|명
-soldier|soldiers|군인|person|명
-scientist|scientists|과학자|person|명
-actor|actors|배우|person|명
-lawyer|lawyers|변호사|person|명
-pilot|pilots|조종사|person|명
-customer|customers|손님|person|명
-king|kings|왕|person|명
-queen|queens|여왕|person|명
-engineer|engineers|기술자|person|명
-apple|apples|사과|food|개
-banana|bananas|바나나|food|개
-orange|oranges|오렌지|food|개
-egg|eggs|달걀|food|개
-bread|-|빵|food|-
-rice|-|밥|food|-
-noodles|-|국수|food|-
-soup|-|국|food|-
-cake|cakes|케이크|food|개
-cookie|cookies|쿠키|food|개
-sandwich|sandwiches|샌드위치|food|개
-kimchi|-|김치|food|-
-meat|-|고기|food|-
-strawberry|strawberries|딸기|food|개
-watermelon|watermelons|수박|food|통
-potato|potatoes|감자|food|개
-carrot|carrots|당근|food|개
-chocolate|-|초콜릿|food|-
-cheese|-|치즈|food|-
-salad|-|샐러드|food|-
-candy|candies|사탕|food|개
-lemon|lemons|레몬|food|개
-peach|peaches|복숭아|food|개
-tomato|tomatoes|토마토|food|개
-onion|onions|양파|food|개
-water|-|물|drink|-
-milk|-|우유|drink|-
-coffee|-|커피|drink|-
-tea|-|차|drink|-
-juice|-|주스|drink|-
-beer|-|맥주|drink|-
-wine|-|와인|drink|-
-book|books|책|read|권
-novel|novels|소설|read|권
-magazine|magazines|잡지|read|권
-newspaper|newspapers|신문|read|부
-letter|letters|편지|read|통
-poem|poems|시|read|편
-report|reports|보고서|read|부
-email|emails|이메일|read|통
-dictionary|dictionaries|사전|read|권
-textbook|textbooks|교과서|read|권
-map|maps|지도|read|장
-ball|balls|공|thing|개
-box|boxes|상자|thing|개
-bag|bags|가방|thing|개
-pen|pens|펜|thing|자루
-pencil|pencils|연필|thing|자루
-cup|cups|컵|thing|개
-chair|chairs|의자|thing|개
-desk|desks|책상|thing|개
-phone|phones|휴대폰|thing|대
-computer|computers|컴퓨터|thing|대
-camera|cameras|카메라|thing|대
-clock|clocks|시계|thing|개
-umbrella|umbrellas|우산|thing|개
-key|keys|열쇠|thing|개
-door|doors|문|thing|개
-window|windows|창문|thing|개
-picture|pictures|그림|thing|장
-hat|hats|모자|thing|개
-toy|toys|장난감|thing|개
-flower|flowers|꽃|thing|송이
-gift|gifts|선물|thing|개
-knife|knives|칼|thing|자루
-spoon|spoons|숟가락|thing|개
-stone|stones|돌|thing|개
-ring|rings|반지|thing|개
-plate|plates|접시|thing|개
-bottle|bottles|병|thing|개
-candle|candles|양초|thing|개
-mirror|mirrors|거울|thing|개
-doll|dolls|인형|thing|개
-shirt|shirts|셔츠|clothes|벌
-coat|coats|코트|clothes|벌
-dress|dresses|드레스|clothes|벌
-jacket|jackets|재킷|clothes|벌
-skirt|skirts|치마|clothes|벌
-sweater|sweaters|스웨터|clothes|벌
-car|cars|자동차|vehicle|대
-bus|buses|버스|vehicle|대
-train|trains|기차|vehicle|대
-bicycle|bicycles|자전거|vehicle|대
-taxi|taxis|택시|vehicle|대
-truck|trucks|트럭|vehicle|대
-ship|ships|배|vehicle|척
-airplane|airplanes|비행기|vehicle|대
-motorcycle|motorcycles|오토바이|vehicle|대
-math|-|수학|subject|-
-English|-|영어|subject|-
-Korean|-|한국어|subject|-
-history|-|역사|subject|-
-science|-|과학|subject|-
-art|-|미술|subject|-
-Chinese|-|중국어|subject|-
-physics|-|물리학|subject|-
-geography|-|지리|subject|-
-music|-|음악|audio|-
-song|songs|노래|audio|곡
-movie|movies|영화|film|편
-drama|dramas|드라마|film|편
-news|-|뉴스|audio|-
-radio|-|라디오|audio|-
+cat|cats|고양이|animal|마리|
+dog|dogs|개|animal|마리|
+bird|birds|새|animal|마리|
+fish|fish|물고기|animal|마리|
+horse|horses|말|animal|마리|
+cow|cows|소|animal|마리|
+pig|pigs|돼지|animal|마리|
+rabbit|rabbits|토끼|animal|마리|
+tiger|tigers|호랑이|animal|마리|
+bear|bears|곰|animal|마리|
+monkey|monkeys|원숭이|animal|마리|
+elephant|elephants|코끼리|animal|마리|
+duck|ducks|오리|animal|마리|
+chicken|chickens|닭|animal|마리|
+mouse|mice|쥐|animal|마리|
+lion|lions|사자|animal|마리|
+frog|frogs|개구리|animal|마리|
+snake|snakes|뱀|animal|마리|
+turtle|turtles|거북이|animal|마리|
+sheep|sheep|양|animal|마리|
+man|men|남자|person|명|
+woman|women|여자|person|명|
+child|children|아이|person|명|p
+boy|boys|소년|person|명|
+girl|girls|소녀|person|명|
+student|students|학생|person|명|
+teacher|teachers|선생님|person|명|pe
+doctor|doctors|의사|person|명|p
+friend|friends|친구|person|명|p
+baby|babies|아기|person|명|p
+mother|mothers|어머니|person|명|peu
+father|fathers|아버지|person|명|peu
+grandmother|grandmothers|할머니|person|명|pe
+grandfather|grandfathers|할아버지|person|명|pe
+neighbor|neighbors|이웃|person|명|p
+police officer|police officers|경찰관|person|명|
+farmer|farmers|농부|person|명|
+singer|singers|가수|person|명|
+cook|cooks|요리사|person|명|
+nurse|nurses|간호사|person|명|
+writer|writers|작가|person|명|
+painter|painters|화가|person|명|
+soldier|soldiers|군인|person|명|
+scientist|scientists|과학자|person|명|
+actor|actors|배우|person|명|
+lawyer|lawyers|변호사|person|명|p
+pilot|pilots|조종사|person|명|
+customer|customers|손님|person|명|pe
+king|kings|왕|person|명|e
+queen|queens|여왕|person|명|e
+engineer|engineers|기술자|person|명|
+apple|apples|사과|food|개|
+banana|bananas|바나나|food|개|
+orange|oranges|오렌지|food|개|
+egg|eggs|달걀|food|개|
+bread|-|빵|food|-|
+rice|-|밥|food|-|
+noodles|+|국수|food|-|
+soup|-|국|food|-|
+cake|cakes|케이크|food|개|
+cookie|cookies|쿠키|food|개|
+sandwich|sandwiches|샌드위치|food|개|
+kimchi|-|김치|food|-|
+meat|-|고기|food|-|
+strawberry|strawberries|딸기|food|개|
+watermelon|watermelons|수박|food|통|
+potato|potatoes|감자|food|개|
+carrot|carrots|당근|food|개|
+chocolate|-|초콜릿|food|-|
+cheese|-|치즈|food|-|
+salad|-|샐러드|food|-|
+candy|candies|사탕|food|개|
+lemon|lemons|레몬|food|개|
+peach|peaches|복숭아|food|개|
+tomato|tomatoes|토마토|food|개|
+onion|onions|양파|food|개|
+water|-|물|drink|-|
+milk|-|우유|drink|-|
+coffee|-|커피|drink|-|
+tea|-|차|drink|-|
+juice|-|주스|drink|-|
+beer|-|맥주|drink|-|
+wine|-|와인|drink|-|
+book|books|책|read|권|
+novel|novels|소설|read|권|
+magazine|magazines|잡지|read|권|
+newspaper|newspapers|신문|read|부|
+letter|letters|편지|read|통|
+poem|poems|시|read|편|
+report|reports|보고서|read|부|
+email|emails|이메일|read|통|
+dictionary|dictionaries|사전|read|권|
+textbook|textbooks|교과서|read|권|
+map|maps|지도|read|장|
+ball|balls|공|thing|개|
+box|boxes|상자|thing|개|
+bag|bags|가방|thing|개|
+pen|pens|펜|thing|자루|
+pencil|pencils|연필|thing|자루|
+cup|cups|컵|thing|개|
+chair|chairs|의자|thing|개|
+desk|desks|책상|thing|개|
+phone|phones|휴대폰|thing|대|
+computer|computers|컴퓨터|thing|대|
+camera|cameras|카메라|thing|대|
+clock|clocks|시계|thing|개|
+umbrella|umbrellas|우산|thing|개|
+key|keys|열쇠|thing|개|
+door|doors|문|thing|개|
+window|windows|창문|thing|개|
+picture|pictures|그림|thing|장|
+hat|hats|모자|thing|개|
+toy|toys|장난감|thing|개|
+flower|flowers|꽃|thing|송이|
+gift|gifts|선물|thing|개|
+knife|knives|칼|thing|자루|
+spoon|spoons|숟가락|thing|개|
+stone|stones|돌|thing|개|
+ring|rings|반지|thing|개|
+plate|plates|접시|thing|개|
+bottle|bottles|병|thing|개|
+candle|candles|양초|thing|개|
+mirror|mirrors|거울|thing|개|
+doll|dolls|인형|thing|개|
+shirt|shirts|셔츠|clothes|벌|
+coat|coats|코트|clothes|벌|
+dress|dresses|드레스|clothes|벌|
+jacket|jackets|재킷|clothes|벌|
+skirt|skirts|치마|clothes|벌|
+sweater|sweaters|스웨터|clothes|벌|
+car|cars|자동차|vehicle|대|
+bus|buses|버스|vehicle|대|
+train|trains|기차|vehicle|대|
+bicycle|bicycles|자전거|vehicle|대|
+taxi|taxis|택시|vehicle|대|
+truck|trucks|트럭|vehicle|대|
+ship|ships|배|vehicle|척|
+airplane|airplanes|비행기|vehicle|대|
+motorcycle|motorcycles|오토바이|vehicle|대|
+math|-|수학|subject|-|
+English|-|영어|subject|-|
+Korean|-|한국어|subject|-|
+history|-|역사|subject|-|
+science|-|과학|subject|-|
+art|-|미술|subject|-|
+Chinese|-|중국어|subject|-|
+physics|-|물리학|subject|-|
+geography|-|지리|subject|-|
+music|-|음악|audio|-|
+song|songs|노래|audio|곡|
+movie|movies|영화|film|편|
+drama|dramas|드라마|film|편|
+news|=|뉴스|audio|-|
+radio|=|라디오|audio|-|
 """
 
-# key | English "at" phrase | English "to" phrase | English noun phrase | Korean | tags
+# key | English "at" phrase | English "to" phrase | English noun phrase | Korean[/Korean for "at"] | tags
 # tags: c = can be cleaned, v = can be visited, l = one can live there
 _PLACES = """
 park|in the park|to the park|the park|공원|v
@@ -436,7 +481,7 @@ room|in the room|to the room|the room|방|c
 office|in the office|to the office|the office|사무실|cv
 garden|in the garden|to the garden|the garden|정원|cv
 beach|on the beach|to the beach|the beach|해변|v
-river|by the river|to the river|the river|강|v
+river|by the river|to the river|the river|강/강가|v
 mountain|on the mountain|to the mountain|the mountain|산|v
 cafe|at the cafe|to the cafe|the cafe|카페|cv
 store|at the store|to the store|the store|가게|cv
@@ -456,47 +501,48 @@ London|in London|to London|London|런던|vl
 Jeju|in Jeju|to Jeju|Jeju|제주|vl
 """
 
-# base 3sg past [particle] | Korean stem | irr | frame | object classes | manner adverbs
+# base 3sg past [particle] | Korean stem | irr | frame | objects | manner adverbs
 # frames: T transitive, O transitive with optional object, I intransitive, M motion (to a place),
 # L live (in a place, 에), C clean/visit a place (object is a place with the tag in objects)
+# objects: noun classes and single nouns (underscore for a space) it takes; "-noun" excludes one
 _VERBS = """
 eat eats ate|먹||O|food|qscw
 drink drinks drank|마시||O|drink|qs
 read reads read|읽||O|read|qscw
-write writes wrote|쓰||O|read|qscw
-buy buys bought|사||T|food drink read thing clothes vehicle|qc
-sell sells sold|팔||T|food drink read thing clothes vehicle|q
-make makes made|만들||T|food thing|qsc
+write writes wrote|쓰||O|book novel letter poem report email textbook|qscw
+buy buys bought|사||T|food drink read thing clothes vehicle -stone -door -window -letter -email -report -poem|qc
+sell sells sold|팔||T|food drink read thing clothes vehicle -stone -door -window -letter -email -report -poem|q
+make makes made|만들||T|cake cookie sandwich salad kimchi bread soup noodles box chair desk toy doll hat gift candle cup plate|qsc
 see sees saw|보||T|animal person thing vehicle clothes|
-watch watches watched|보||T|film animal|
+watch watches watched|보||T|film animal news|
 like likes liked|좋아하||T|animal person food drink read thing clothes vehicle subject audio film|
 love loves loved|사랑하||T|animal person|
 meet meets met|만나||T|person|
 wait waits waited for|기다리||T|person vehicle|
-open opens opened|열||T|thing|qsc
-close closes closed|닫||T|thing|qsc
-wash washes washed|씻||T|food thing|qsc
+open opens opened|열||T|door window box bag bottle|qsc
+close closes closed|닫||T|door window box bag bottle|qsc
+wash washes washed|씻||T|apple strawberry potato carrot tomato peach lemon onion cup plate spoon bottle knife|qsc
 find finds found|찾||T|animal person thing read clothes|q
-lose loses lost|잃어버리||T|thing read clothes|
+lose loses lost|잃어버리||T|ball bag pen pencil phone camera umbrella key hat toy ring gift doll clock book letter map dictionary textbook coat jacket sweater|
 teach teaches taught|가르치||T|subject|
 learn learns learned|배우||T|subject|qh
 study studies studied|공부하||O|subject|h
-catch catches caught|잡||T|animal thing|qc
-throw throws threw|던지||T|thing|qc
+catch catches caught|잡||T|animal ball|qc
+throw throws threw|던지||T|ball stone pen pencil key toy doll|qc
 draw draws drew|그리||T|animal person thing|qsc
-cook cooks cooked|요리하||O|food|qsc
-order orders ordered|주문하||T|food drink read|q
-send sends sent|보내||T|read thing|q
-receive receives received|받||T|read thing|
+cook cooks cooked|요리하||O|meat noodles potato egg carrot onion tomato|qsc
+order orders ordered|주문하||T|cake cookie sandwich salad kimchi soup noodles meat bread rice chocolate cheese drink book magazine dictionary textbook|q
+send sends sent|보내||T|letter email report book gift box picture flower bag|q
+receive receives received|받||T|letter email report book gift box picture flower ring toy doll phone camera|
 wear wears wore|입||T|clothes|
-use uses used|사용하||T|thing vehicle|c
-forget forgets forgot|잊||T|person read|
-remember remembers remembered|기억하||T|person read audio|
-push pushes pushed|밀||T|thing vehicle|sc
-pull pulls pulled|당기||T|thing|sc
-fix fixes fixed|고치||T|thing vehicle|qc
-drive drives drove|운전하||T|vehicle|sc
-ride rides rode|타||T|vehicle animal|
+use uses used|사용하||T|thing vehicle -stone -flower -gift -picture -doll -toy -ring|c
+forget forgets forgot|잊||T|person read -newspaper -magazine|
+remember remembers remembered|기억하||T|person read song music film|
+push pushes pushed|밀||T|door box chair desk ball car bicycle motorcycle truck|sc
+pull pulls pulled|당기||T|door box chair desk|sc
+fix fixes fixed|고치||T|phone computer camera clock umbrella door window chair desk toy bag car bus bicycle taxi truck motorcycle|qc
+drive drives drove|운전하||T|car bus taxi truck|sc
+ride rides rode|타||T|bus train bicycle taxi motorcycle horse elephant|
 listen listens listened to|듣|d|T|audio|c
 sleep sleeps slept|자||I||w
 run runs ran|달리||I||qs
@@ -519,47 +565,47 @@ clean cleans cleaned|청소하||C|c|qc
 visit visits visited|방문하||C|v|
 """
 
-# English | Korean stem | kind (a / x) | irr | noun classes it can describe
+# English | Korean stem | kind (a / x) | irr | nouns it can describe (classes, nouns, "-noun" excluded)
 _ADJS = """
 big|크|a||animal thing vehicle place clothes
 small|작|a||animal thing vehicle place clothes
 good|좋|a||person food drink read audio film place
 bad|나쁘|a||person food read audio film
 pretty|예쁘|a||person animal thing clothes place
-long|길|a||read audio film
-short|짧|a||read audio film
+long|길|a||read film song news -email
+short|짧|a||read film song news
 slow|느리|a||animal vehicle
-expensive|비싸|a||food drink read thing clothes vehicle
-cheap|싸|a||food drink read thing clothes
-busy|바쁘|a||person place
+expensive|비싸|a||food drink read thing clothes vehicle -letter -email -poem -report -stone
+cheap|싸|a||food drink read thing clothes -letter -email -poem -report -stone
+busy|바쁘|a||person -baby -child
 happy|행복하|a||person animal
 tired|피곤하|a||person animal
 quiet|조용하|a||person place
 clean|깨끗하|a||place thing clothes
 dirty|더럽|a|b|place thing clothes animal
-hot|뜨겁|a|b|food drink
+hot|뜨겁|a|b|food drink -onion -tomato -carrot -salad -kimchi -candy -cake -cookie -apple -banana -orange -strawberry -watermelon -lemon -peach
 cold|차갑|a|b|food drink
-heavy|무겁|a|b|thing read vehicle
-light|가볍|a|b|thing read clothes
-cute|귀엽|a|b|animal person thing
-spicy|맵|a|b|food
-sweet|달|a||food drink
+heavy|무겁|a|b|thing vehicle book dictionary textbook novel -flower -key -ring -pen -pencil -candle -spoon -hat
+light|가볍|a|b|thing clothes book novel magazine textbook
+cute|귀엽|a|b|animal baby child boy girl toy doll hat bag cup umbrella
+spicy|맵|a|b|kimchi soup noodles meat sandwich
+sweet|달|a||apple banana orange cake cookie chocolate candy strawberry watermelon peach juice milk coffee tea wine
 delicious|맛있|x||food drink
-kind|친절하|a||person
+kind|친절하|a||person -baby
 smart|똑똑하|a||person animal
-strong|강하|a||person animal
+strong|강하|a||person animal -baby
 hungry|배고프|a||person animal
-sad|슬프|a||person audio film
-difficult|어렵|a|b|subject read
-easy|쉽|a|b|subject read
+sad|슬프|a||person song music film news
+difficult|어렵|a|b|subject read -letter -email -map
+easy|쉽|a|b|subject read -letter -email -map
 beautiful|아름답|a|b|person place animal
-young|젊|a||person
+young|젊|a||person -baby -child -boy -girl -grandmother -grandfather
 far|멀|a||place
 near|가깝|a|b|place
 dark|어둡|a|b|place
 bright|밝|a||place
-warm|따뜻하|a||drink food clothes place
-interesting|재미있|x||read audio film subject person
+warm|따뜻하|a||drink food clothes place -salad -kimchi -candy -cake -cookie -apple -banana -orange -strawberry -watermelon -lemon -peach -chocolate
+interesting|재미있|x||read audio film subject person -baby
 """
 
 # English | Korean | tenses (p present, s past, f future)
@@ -605,8 +651,7 @@ _NUMBERS = [("one", "한"), ("two", "두"), ("three", "세"), ("four", "네"), (
 # instruments: English phrase, Korean noun (takes (으)로), verbs (Korean stems) it goes with
 _INSTRUMENTS = [
     ("with a pen", "펜", "쓰 그리"), ("with a pencil", "연필", "쓰 그리"),
-    ("with a spoon", "숟가락", "먹"), ("with chopsticks", "젓가락", "먹"),
-    ("with a knife", "칼", "만들 요리하"), ("with a brush", "붓", "그리"),
+    ("with a spoon", "숟가락", "먹"), ("with chopsticks", "젓가락", "먹"), ("with a brush", "붓", "그리"),
     ("with a computer", "컴퓨터", "쓰 공부하"),
 ]
 _VEHICLES_BY = [("by bus", "버스"), ("by train", "기차"), ("by subway", "지하철"), ("by taxi", "택시"),
@@ -615,9 +660,11 @@ _PROFESSIONS = ["student", "teacher", "doctor", "nurse", "cook", "singer", "writ
                 "scientist", "actor", "lawyer", "pilot", "farmer", "police officer", "engineer"]
 
 # pronouns: key -> (en subj, en obj, en poss, person, plural, ko plain, ko polite, poss plain, poss polite)
+# Polite speech does not say 당신 for "you": a "you" subject of a one-clause sentence is left out
+# (공원에 가요? "Do you go to the park?"); elsewhere polite sentences do not use "you".
 _PRONOUNS = {
     "I": ("I", "me", "my", 1, False, "나", "저", "내", "제"),
-    "you": ("you", "you", "your", 2, False, "너", "당신", "네", "당신의"),
+    "you": ("you", "you", "your", 2, False, "너", "", "네", ""),
     "he": ("he", "him", "his", 3, False, "그", "그", "그의", "그의"),
     "she": ("she", "her", "her", 3, False, "그녀", "그녀", "그녀의", "그녀의"),
     "we": ("we", "us", "our", 1, True, "우리", "저희", "우리", "저희"),
@@ -625,10 +672,50 @@ _PRONOUNS = {
 }
 # irregular subject forms of pronouns (나+가 -> 내가, 저+가 -> 제가, 너+가 -> 네가)
 PRONOUN_SUBJECT = {"나": "내가", "저": "제가", "너": "네가"}
+# a third-person possessor that is the subject itself is 자기 (그녀는 자기 책을 읽는다)
+REFLEXIVE_POSSESSOR = "자기"
 
-
-ANIMAL_OK = {"eat", "drink", "see", "like", "love", "sleep", "run", "walk", "swim", "play", "sit", "go",
-             "come", "catch", "find", "rest", "wait", "cry", "dance", "return", "live"}
+_ANIMALS = ("cat dog bird fish horse cow pig rabbit tiger bear monkey elephant duck chicken mouse lion "
+            "frog snake turtle sheep")
+# what animals do: verb -> (animals that can be its subject, what they can take as object)
+ANIMAL_VERBS = {
+    "eat": ("*", "meat apple banana carrot cheese bread rice egg watermelon strawberry potato"),
+    "drink": ("* -fish -snake -turtle -frog", "water milk"),
+    "see": ("*", "animal person thing vehicle"),
+    "like": ("*", "animal person food thing"),
+    "find": ("* -fish -snake -turtle", "animal person thing"),
+    "love": ("cat dog horse monkey rabbit bear elephant pig cow sheep", "animal person"),
+    "catch": ("cat dog tiger bear lion snake frog monkey", "mouse bird fish frog rabbit ball"),
+    "wait": ("cat dog", "person"),
+    "sleep": ("*", ""), "rest": ("* -fish -snake", ""), "live": ("*", ""),
+    "run": ("* -fish -snake -turtle", ""), "walk": ("* -fish -snake", ""),
+    "play": ("cat dog monkey rabbit bear tiger lion elephant pig horse", ""),
+    "swim": ("fish duck turtle frog snake dog tiger bear elephant", ""),
+    "sit": ("cat dog monkey rabbit bear", ""),
+    "go": ("* -fish", ""), "come": ("* -fish", ""), "return": ("* -fish", ""),
+    "cry": ("cat dog bird cow sheep chicken duck frog pig horse monkey", ""),
+}
+# what a baby does (a baby does not make cookies or drive)
+BABY_VERBS = {"eat", "drink", "sleep", "cry", "laugh", "play", "see", "like", "love", "walk", "sit", "rest"}
+ADULT_VERBS = {"drive", "teach", "sell"}
+# places where a vehicle or a big animal can be (no *"There was a train in the office", no
+# *"elephants in the classroom")
+OUTDOOR_PLACES = {"park", "station", "airport", "beach", "river", "mountain", "market", "school", "hospital",
+                  "hotel", "farm", "garden", "zoo", "Seoul", "Busan", "Tokyo", "Paris", "London", "Jeju"}
+BIG_ANIMALS = {"horse", "cow", "pig", "tiger", "bear", "elephant", "lion", "sheep"}
+# verbs of a state: no frequency adverb (not *"He often loves the cats"); love and like take no
+# time or place either (not *"The turtle liked the apples at the hospital today")
+STATIVE_VERBS = {"love", "like", "remember", "forget", "live"}
+NO_TIME_VERBS = {"love", "like"}
+# one object at a time: not *"You drive eight cars"
+ONE_OBJECT_VERBS = {"drive", "ride", "wear"}
+# adjectives that describe what something is, not how it is at a time: no time word with them
+# (not *"Seoul is big on Wednesday")
+TIMELESS_ADJS = {"big", "small", "long", "short", "slow", "pretty", "young", "far", "near", "beautiful",
+                 "smart", "strong", "cute", "heavy", "light", "sweet", "spicy", "kind"}
+# verbs whose place takes 에 (앉다: 의자에 앉다), not 에서
+PLACE_AT = {"앉"}
+CLASSES = ("animal", "person", "food", "drink", "read", "thing", "clothes", "vehicle", "subject", "audio", "film")
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -636,10 +723,28 @@ def _rows(text: str) -> list[list[str]]:
 
 
 class Noun:
-    def __init__(self, sg, pl, ko, cls, counter):
-        self.sg, self.pl, self.ko, self.cls, self.counter = sg, pl, ko, cls, counter
-        self.mass = pl == "-"
-        self.proper = False
+    def __init__(self, sg, pl, ko, cls, counter, flags=""):
+        self.sg, self.ko, self.cls, self.counter = sg, ko, cls, counter
+        self.mass = pl in ("-", "+", "=")
+        self.plural_only = pl == "+"   # noodles (are)
+        self.definite = pl == "="      # the radio
+        self.pl = sg if pl in ("+", "=") else pl
+        self.takes_possessor = cls != "subject" and sg != "news" and (cls != "person" or "p" in flags)
+        self.elder = "e" in flags
+        self.unique = "u" in flags
+
+
+class Spec:
+    """A set of nouns given as classes, single nouns and exclusions ("food -salad police_officer")."""
+
+    def __init__(self, text: str):
+        words = text.split()
+        self.classes = {w for w in words if w in CLASSES}
+        self.nouns = {w.replace("_", " ") for w in words if w not in CLASSES and not w.startswith("-")}
+        self.minus = {w[1:].replace("_", " ") for w in words if w.startswith("-")}
+
+    def __contains__(self, n: Noun) -> bool:
+        return (n.cls in self.classes or n.sg in self.nouns) and n.sg not in self.minus
 
 
 class Verb:
@@ -649,29 +754,58 @@ class Verb:
         self.prt = parts[3] if len(parts) > 3 else ""
         self.pred = Pred(ko, "v", irr)
         self.ko = ko
-        self.frame, self.objs, self.advs = frame, objs.split(), list(advs)
+        self.frame, self.advs = frame, list(advs)
+        self.objs = objs.split() if frame == "C" else []
+        self.takes = Spec(objs if frame != "C" else "")
+        a = ANIMAL_VERBS.get(self.base)
+        self.animals = None if a is None else Spec(a[0].replace("*", "animal"))
+        self.animal_objects = None if a is None else Spec(a[1])
+        self._objects: dict[bool, list] = {}
+
+    def subject_ok(self, n: Noun) -> bool:
+        if n.sg == "baby":
+            return self.base in BABY_VERBS
+        if n.sg in ("child", "boy", "girl") and self.base in ADULT_VERBS:
+            return False
+        return n.cls == "person" or (n.cls == "animal" and self.animals is not None and n in self.animals)
+
+    def objects(self, subject: "NP") -> list[Noun]:
+        """The nouns this verb takes as object after ``subject`` (never the subject's own noun)."""
+        key = subject.cls == "animal"
+        if key not in self._objects:
+            self._objects[key] = [n for n in NOUNS if n in self.takes and (
+                not key or (self.animal_objects is not None and n in self.animal_objects))]
+        return [n for n in self._objects[key] if n is not subject.head]
 
 
 class Adj:
     def __init__(self, en, ko, kind, irr, classes):
         self.en = en
         self.pred = Pred(ko, kind, irr)
-        self.classes = classes.split()
+        words = classes.split()
+        self.places = "place" in words  # describes places (공원은 조용하다)
+        self.spec = Spec(" ".join(w for w in words if w != "place"))
 
 
 NOUNS = [Noun(*r) for r in _rows(_NOUNS)]
 NOUN_BY_EN = {n.sg: n for n in NOUNS}
 PLACES = [dict(zip(("key", "at", "to", "np", "ko", "tags"), r)) for r in _rows(_PLACES)]
+for _p in PLACES:  # "강/강가": 강 as a destination or object, 강가 (the riverside) for "by the river"
+    _p["ko"], _p["ko_at"] = (_p["ko"].split("/") + [_p["ko"]])[:2]
 VERBS = [Verb(*r) for r in _rows(_VERBS)]
 ADJS = [Adj(*r) for r in _rows(_ADJS)]
+SUBJECTS = {v.base: [n for n in NOUNS if v.subject_ok(n)] for v in VERBS}
+ADJ_NOUNS = {a.en: [n for n in NOUNS if n in a.spec] for a in ADJS}
+NOUN_ADJS = {n.sg: [a for a in ADJS if n in a.spec] for n in NOUNS}
 TIMES = [(en, ko, tenses) for en, ko, tenses in _rows(_TIMES)]
 
 
 def lexicon() -> dict:
     """Plain-data view of the lexicon (used by tests and docs)."""
     return {
-        "nouns": [(n.sg, n.pl, n.ko, n.cls, n.counter) for n in NOUNS],
-        "places": [(p["np"], p["ko"]) for p in PLACES],
+        "nouns": [(n.sg, n.pl if not n.mass else "-", n.ko, n.cls, n.counter) for n in NOUNS],
+        "elders": [n.ko for n in NOUNS if n.elder],
+        "places": [(p["np"], p["ko"]) for p in PLACES] + [(p["at"], p["ko_at"]) for p in PLACES if p["ko_at"] != p["ko"]],
         "verbs": [(v.base, v.s3, v.past, v.prt, v.ko + "다", v.frame) for v in VERBS],
         "adjectives": [(a.en, a.pred.stem + "다") for a in ADJS],
         "pronouns": {k: v[5:] for k, v in _PRONOUNS.items()},
@@ -685,17 +819,36 @@ def lexicon() -> dict:
 # --------------------------------------------------------------------------------------------
 # Noun phrases
 # --------------------------------------------------------------------------------------------
+def _outdoor(n: "Noun | NP | None") -> bool:
+    """A vehicle or a big animal: only outdoor places."""
+    if isinstance(n, NP):
+        n = n.head
+    return n is not None and (n.cls == "vehicle" or n.sg in BIG_ANIMALS)
+
+
 class NP:
-    """A realized noun phrase: English words, Korean string, agreement features."""
+    """A realized noun phrase: English words, Korean string (empty: left out), agreement features,
+    and the modifiers it carries (for the sentence-structure signature)."""
 
     def __init__(self, en: str, ko: str, person: int = 3, plural: bool = False, pron: str | None = None,
-                 en_obj: str | None = None, cls: str = "", capital: bool = False):
+                 en_obj: str | None = None, cls: str = "", head: Noun | None = None, elder: bool = False,
+                 poss: str | None = None, mods: tuple = ()):
         self.en, self.ko, self.person, self.plural = en, ko, person, plural
         self.pron = pron
         self.en_obj = en_obj or en
         self.cls = cls
+        self.head = head
+        self.elder = elder
+        self.poss = poss          # pronoun key of a possessor (my, her ...)
+        self.mods = tuple(mods)   # "adj", "num", "poss", "rel_s", "rel_o"
+
+    @property
+    def has_rel(self) -> bool:
+        return "rel_s" in self.mods or "rel_o" in self.mods
 
     def ko_with(self, kind: str) -> str:
+        if not self.ko:
+            return ""
         if kind == "subj" and self.ko in PRONOUN_SUBJECT:
             return PRONOUN_SUBJECT[self.ko]
         return josa(self.ko, kind)
@@ -705,10 +858,37 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
+class Clause:
+    """One clause: English, the Korean subject (with its particle) and the rest of the Korean clause,
+    the subject NP and the clause's structure descriptor."""
+
+    def __init__(self, en: str, ko_subj: str, ko_rest: list[str], subj: NP, shape: tuple):
+        self.en, self.ko_subj, self.ko_rest, self.subj, self.shape = en, ko_subj, ko_rest, subj, shape
+
+    @property
+    def ko(self) -> str:
+        return " ".join(w for w in [self.ko_subj] + self.ko_rest if w)
+
+
+def _shape(kind: str, frame: str, mood: str, *parts) -> tuple:
+    mods = []
+    for name, np_or_flag in parts:
+        if isinstance(np_or_flag, NP):
+            mods.append(name)
+            mods += [f"{name}.{m}" for m in np_or_flag.mods]
+        elif np_or_flag:
+            mods.append(name)
+    return (kind, frame, mood, tuple(sorted(mods)))
+
+
 class Grammar:
-    def __init__(self, rng: random.Random, polite: bool):
+    def __init__(self, rng: random.Random, polite: bool, you_subject: bool = False, rel_p: float = 0.5):
         self.rng = rng
         self.polite = polite
+        # polite "you" only as the left-out subject of a one-clause sentence
+        self.you_subject = you_subject
+        self.rel_p = rel_p
+        self.question = False
 
     def choice(self, seq):
         return seq[self.rng.randrange(len(seq))]
@@ -717,52 +897,71 @@ class Grammar:
         return self.rng.random() < p
 
     # -- noun phrases ----------------------------------------------------------------------
-    def pronoun(self, key: str | None = None) -> NP:
-        key = key or self.choice(list(_PRONOUNS))
+    def _pronoun_keys(self, main_subject: bool) -> list[str]:
+        keys = list(_PRONOUNS)
+        if self.polite and not (main_subject and self.you_subject):
+            keys.remove("you")
+        if main_subject and self.question:  # not *"Will I open the bottle?"
+            keys = [k for k in keys if k not in ("I", "we")]
+        return keys
+
+    def pronoun(self, main_subject: bool = False, exclude: str | None = None) -> NP:
+        """``exclude``: the subject's pronoun; an object or companion never refers to it (no *"I run
+        with us", no *"We see me")."""
+        same = {"I": {"I", "we"}, "we": {"I", "we"}}.get(exclude, {exclude})
+        key = self.choice([k for k in self._pronoun_keys(main_subject) if k not in same])
         en_s, en_o, _, person, plural, ko_plain, ko_pol = _PRONOUNS[key][:7]
         ko = ko_pol if self.polite else ko_plain
         return NP(en_s, ko, person, plural, pron=key, en_obj=en_o, cls="person")
 
-    def possessor(self) -> tuple[str, str]:
-        key = self.choice(list(_PRONOUNS))
+    def possessor(self) -> tuple[str, str, str]:
+        key = self.choice(self._pronoun_keys(False))
         p = _PRONOUNS[key]
-        return p[2], (p[8] if self.polite else p[7])
+        return key, p[2], (p[8] if self.polite else p[7])
 
-    def noun_np(self, classes: list[str], depth: int, allow_rel: bool = True, generic_ok: bool = True) -> NP:
-        cands = [n for n in NOUNS if n.cls in classes]
+    def noun_np(self, cands: list[Noun], depth: int, allow_rel: bool = True, generic_ok: bool = True,
+                indefinite: bool = False, allow_adj: bool = True, allow_num: bool = True) -> NP:
         n = self.choice(cands)
         en_mods: list[str] = []  # attributive adjective
         ko_mods: list[str] = []  # Korean order: relative clause, possessor, adjective, noun
         ko_poss: list[str] = []
-        adjs = [a for a in ADJS if n.cls in a.classes]
-        if adjs and self.chance(0.25):
+        mods: list[str] = []
+        poss_key = None
+        adjs = NOUN_ADJS[n.sg]
+        if adjs and self.chance(0.25) and allow_adj:
             a = self.choice(adjs)
             en_mods.append(a.en)
             ko_mods.append(a.pred.attr_present())
+            mods.append("adj")
         plural = False
         counted = ""
         r = self.rng.random()
         det = "the"
         if n.mass:
-            det = ""
-            if r < 0.2:
-                en_p, ko_p = self.possessor()
-                det = en_p
+            det = "the" if n.definite else ""
+            if r < 0.2 and n.takes_possessor and not indefinite:
+                poss_key, det, ko_p = self.possessor()
                 ko_poss.append(ko_p)
-        elif r < 0.15 and n.counter != "-":
-            i = self.rng.randrange(len(_NUMBERS))
+        elif r < 0.15 and n.counter != "-" and not n.unique and allow_num:
+            i = 1 + self.rng.randrange(len(_NUMBERS) - 1)  # two .. ten ("one cat" reads oddly as "a cat")
             det = _NUMBERS[i][0]
-            plural = i > 0
+            plural = True
             counted = f" {_NUMBERS[i][1]} {n.counter}"
+            mods.append("num")
         elif r < 0.35:
             plural = True
-        elif r < 0.5:
-            en_p, ko_p = self.possessor()
-            det = en_p
+        elif r < 0.5 and n.takes_possessor and not indefinite:
+            poss_key, det, ko_p = self.possessor()
             ko_poss.append(ko_p)
-            plural = self.chance(0.2)
-        elif r < 0.6 and generic_ok:
+            plural = self.chance(0.2) and not n.unique
+        elif r < 0.6 and (generic_ok or indefinite):
             det = "a"
+        elif indefinite:
+            det = "a" if not plural else ""
+        if indefinite and plural and det == "the":
+            det = ""
+        if poss_key:
+            mods.append("poss")
         head_en = n.pl if plural else n.sg
         if det == "a":
             det = _article((en_mods + [head_en])[0])
@@ -770,64 +969,76 @@ class Grammar:
         ko_head = n.ko + ("들" if plural and not counted else "")
         ko_mods = ko_poss + ko_mods
         # relative clause (comes first in Korean)
-        if allow_rel and depth > 0 and self.chance(0.5):
+        if allow_rel and depth > 0 and self.chance(self.rel_p):
             rel = self.relative(n, depth - 1, plural)
             if rel is not None:
-                rel_en, rel_ko = rel
+                rel_en, rel_ko, kind = rel
                 en = f"{en} {rel_en}"
                 ko_mods.insert(0, rel_ko)
+                mods.append(kind)
         ko = " ".join(ko_mods + [ko_head]) + counted
-        return NP(en, ko, 3, plural, cls=n.cls)
+        return NP(en, ko, 3, plural or n.plural_only, cls=n.cls, head=n, elder=n.elder, poss=poss_key,
+                  mods=mods)
 
-    def place_np(self, tag: str) -> tuple[dict, NP]:
-        p = self.choice([p for p in PLACES if tag in p["tags"]])
+    def nouns(self, classes, exclude: Noun | None = None) -> list[Noun]:
+        return [n for n in NOUNS if n.cls in classes and n is not exclude]
+
+    def place_np(self, tag: str, outdoor: bool = False) -> tuple[dict, NP]:
+        p = self.choice([p for p in PLACES if tag in p["tags"] and (not outdoor or p["key"] in OUTDOOR_PLACES)])
         return p, NP(p["np"], p["ko"], 3, False, cls="place")
 
-    def subject(self, depth: int, classes=("person", "animal"), allow_pron=True) -> NP:
+    def subject(self, depth: int, cands: list[Noun], allow_pron=True, main: bool = False) -> NP:
         if allow_pron and self.chance(0.35):
-            return self.pronoun()
-        if "person" in classes and "animal" in classes and depth > 0 and self.chance(0.08):
-            a = self.noun_np(["person", "animal"], 0, allow_rel=False, generic_ok=False)
-            b = self.noun_np(["person", "animal"], 0, allow_rel=False, generic_ok=False)
-            if a.en != b.en:
-                return NP(f"{a.en} and {b.en}", f"{a.ko_with('with')} {b.ko}", 3, True, cls="person")
-        return self.noun_np(list(classes), depth, generic_ok=False)
+            return self.pronoun(main_subject=main)
+        if depth > 0 and self.chance(0.08):
+            pool = [n for n in cands if not n.elder]
+            a = self.noun_np(pool, 0, allow_rel=False, generic_ok=False)
+            b = self.noun_np([n for n in pool if n is not a.head and n.cls == a.cls], 0, allow_rel=False,
+                             generic_ok=False)
+            cls = "animal" if a.cls == b.cls == "animal" else "person"
+            return NP(f"{a.en} and {b.en}", f"{a.ko_with('with')} {b.ko}", 3, True, cls=cls, mods=("and",))
+        return self.noun_np(cands, depth, generic_ok=False)
 
     # -- relative clauses ------------------------------------------------------------------
-    def relative(self, head: Noun, depth: int, plural: bool = False) -> tuple[str, str] | None:
-        """Relative clause modifying ``head``: returns (English 'that ...', Korean attributive clause)."""
+    def relative(self, head: Noun, depth: int, plural: bool = False) -> tuple[str, str, str] | None:
+        """Relative clause modifying ``head``: (English 'that ...', Korean attributive clause, kind)."""
         rel_word = "who" if head.cls == "person" else "that"
         past = self.chance(0.5)
         if head.cls in ("person", "animal") and self.chance(0.6):
-            # subject gap: the cat that eats fish -> 생선을 먹는 고양이
-            verbs = [v for v in VERBS if v.frame in ("T", "O", "I")
-                     and (head.cls == "person" or v.base in ANIMAL_OK)]
+            # subject gap: the cat that eats fish -> 물고기를 먹는 고양이
+            verbs = [v for v in VERBS if v.frame in ("T", "O", "I") and v.subject_ok(head)]
             v = self.choice(verbs)
             en_v = v.past if past else (v.base if plural else v.s3)  # agrees with the head noun
             ko_parts = []
             en_tail = []
-            if v.frame in ("T", "O"):
-                o = self.noun_np(v.objs, depth, allow_rel=False)
+            head_np = NP(head.sg, head.ko, cls=head.cls, head=head)
+            objs = v.objects(head_np)
+            if v.frame == "T" or (v.frame == "O" and objs and self.chance(0.7)):
+                o = self.noun_np(objs, depth, allow_rel=False)
                 en_tail.append((v.prt + " " if v.prt else "") + o.en_obj)
                 ko_parts.append(o.ko_with("obj"))
-            elif self.chance(0.6):
-                pl, _ = self.place_np("v")
+            elif v.frame == "I" and self.chance(0.6):
+                pl, _ = self.place_np("v", outdoor=_outdoor(head))
                 en_tail.append(pl["at"])
-                ko_parts.insert(0, josa(pl["ko"], "loc"))
-            ko_v = v.pred.attr_past() if past else v.pred.attr_present()
-            return " ".join([rel_word, en_v] + en_tail), " ".join(ko_parts + [ko_v])
+                ko_parts.insert(0, josa(pl["ko_at"], "at" if v.ko in PLACE_AT else "loc"))
+            pred = v.pred.honorific() if head.elder else v.pred
+            ko_v = pred.attr_past() if past else pred.attr_present()
+            return " ".join([rel_word, en_v] + en_tail), " ".join(ko_parts + [ko_v]), "rel_s"
         # object gap: the book that my friend bought -> 내 친구가 산 책
-        verbs = [v for v in VERBS if v.frame in ("T", "O") and head.cls in v.objs]
+        verbs = [v for v in VERBS if v.frame in ("T", "O") and head in v.takes]
         if not verbs:
             return None
         v = self.choice(verbs)
-        s = self.subject(0, allow_pron=True)
+        cands = [n for n in NOUNS if n is not head and v.subject_ok(n) and
+                 (n.cls == "person" or head in v.animal_objects)]
+        s = self.subject(0, cands, allow_pron=True)
         en_v = v.past if past else (v.base if s.plural or s.person in (1, 2) else v.s3)
         if not past and v.base == "read":  # "that I read" would read as past
             en_v, past = v.past, True
-        ko_v = v.pred.attr_past() if past else v.pred.attr_present()
-        en = " ".join(w for w in [rel_word if rel_word == "that" else "that", s.en, en_v, v.prt] if w)
-        return en, f"{s.ko_with('subj')} {ko_v}"
+        pred = v.pred.honorific() if s.elder else v.pred
+        ko_v = pred.attr_past() if past else pred.attr_present()
+        en = " ".join(w for w in ["that", s.en, en_v, v.prt] if w)
+        return en, f"{s.ko_with('subj')} {ko_v}", "rel_o"
 
     # -- English verb groups ---------------------------------------------------------------
     @staticmethod
@@ -862,22 +1073,33 @@ class Grammar:
             be = "am" if (s.person == 1 and not s.plural) else ("is" if third else "are")
         return be + (" not" if neg else "")
 
+    @staticmethod
+    def _reflexive(s: NP, words: list[str]) -> list[str]:
+        """A third-person possessor that is the subject itself becomes 자기 (그녀는 자기 책을 ...)."""
+        if s.pron in ("he", "she", "they"):
+            own = _PRONOUNS[s.pron][7]
+            return [" ".join(REFLEXIVE_POSSESSOR if t == own else t for t in w.split()) for w in words]
+        return words
+
     # -- clauses ---------------------------------------------------------------------------
     def verb_clause(self, tense: str, neg: bool, question: bool, depth: int, conj: str | None = None,
-                    topic: bool = True):
-        """A clause headed by a verb. Returns (English, Korean)."""
+                    topic: bool = True, main: bool = False) -> Clause:
+        """A clause headed by a verb."""
         v = self.choice(VERBS)
-        s = self.subject(depth, ("person", "animal") if v.base in ANIMAL_OK else ("person",))
+        s = self.subject(depth, SUBJECTS[v.base], main=main)
+        person_subj = s.cls == "person"
         en_pre: list[str] = []   # between subject and verb (frequency adverb)
-        en_post: list[str] = []  # after verb: object, companion, instrument, place, manner, time
-        ko_mid: list[str] = []   # between subject and verb, in Korean order
         ko_time = ko_comp = ko_place = ko_instr = ko_obj = ko_adv = ""
         en_obj = en_comp = en_instr = en_place = en_adv = en_time = ""
+        o = comp = None
         # object / destination / location
-        if v.frame in ("T", "O") and (v.frame == "T" or self.chance(0.7)):
-            o = self.object_np(v.objs, depth)
-            if o.pron is not None and (o.pron == s.pron or o.en in s.en.split()):
-                o = self.noun_np(v.objs, depth)
+        objs = v.objects(s)
+        pron_obj = person_subj and "person" in v.takes.classes
+        if v.frame in ("T", "O") and (objs or pron_obj) and (v.frame == "T" or self.chance(0.7)):
+            if pron_obj and (not objs or self.chance(0.25)):
+                o = self.pronoun(exclude=s.pron)
+            else:
+                o = self.noun_np(objs, depth, allow_num=v.base not in ONE_OBJECT_VERBS)
             en_obj = ((v.prt + " ") if v.prt else "") + o.en_obj
             ko_obj = o.ko_with("obj")
         elif v.frame == "C":
@@ -885,25 +1107,28 @@ class Grammar:
             en_obj = npp.en
             ko_obj = josa(pl["ko"], "obj")
         elif v.frame == "M":
-            pl, _ = self.place_np("v" if self.chance(0.8) else "c")
+            pl, _ = self.place_np("v" if self.chance(0.8) else "c", outdoor=_outdoor(s))
             en_place = pl["to"]
             ko_place = josa(pl["ko"], "at")
-            if self.chance(0.3):
+            if person_subj and "v" in pl["tags"] and self.chance(0.3):  # not *"to the kitchen by bicycle"
                 by_en, by_ko = self.choice(_VEHICLES_BY)
                 en_instr, ko_instr = by_en, josa(by_ko, "dir")
         elif v.frame == "L":
-            pl, _ = self.place_np("l")
+            pl, _ = self.place_np("l", outdoor=_outdoor(s))
             en_place = pl["at"]
-            ko_place = josa(pl["ko"], "at")
-        if v.frame in ("O", "I", "T") and not en_place and self.chance(0.35):
-            pl, _ = self.place_np("v" if self.chance(0.5) else "c")
-            en_place, ko_place = pl["at"], josa(pl["ko"], "loc")
+            ko_place = josa(pl["ko_at"], "at")
+        if v.frame in ("O", "I", "T") and not en_place and v.base not in NO_TIME_VERBS and self.chance(0.35):
+            pl, _ = self.place_np("v" if self.chance(0.5) else "c", outdoor=_outdoor(s) or _outdoor(o))
+            en_place, ko_place = pl["at"], josa(pl["ko_at"], "at" if v.ko in PLACE_AT else "loc")
         if v.frame in ("I", "M", "O") and self.chance(0.15):
-            c = self.noun_np(["person"], 0, allow_rel=False, generic_ok=False) if self.chance(0.7) else self.pronoun()
+            people = [n for n in NOUNS if n.cls == "person" and n is not s.head]
+            c = (self.noun_np(people, 0, allow_rel=False, generic_ok=False) if self.chance(0.7)
+                 else self.pronoun(exclude=s.pron))
             if c.en != s.en and c.ko != s.ko:
+                comp = c
                 en_comp = "with " + c.en_obj
                 ko_comp = c.ko_with("with") + " 함께"
-        if v.frame in ("O", "T") and ko_obj and self.chance(0.2):
+        if person_subj and v.frame in ("O", "T") and ko_obj and self.chance(0.2):
             ins = [i for i in _INSTRUMENTS if v.ko in i[2].split()]
             if ins:
                 i_en, i_ko, _ = self.choice(ins)
@@ -911,47 +1136,55 @@ class Grammar:
         if v.advs and self.chance(0.25):
             en_adv, ko_adv = _MANNER[self.choice(v.advs)]
         times = [t for t in TIMES if _tense_code(tense) in t[2]]
-        if self.chance(0.3):
+        if v.base == "live":  # one lives somewhere for years, not *"tomorrow"
+            times = [t for t in times if t[0] in ("last year", "next year")]
+        if v.base in NO_TIME_VERBS:
+            times = []
+        if times and self.chance(0.3):
             en_time, ko_time = self.choice(times)[:2]
-        if tense == "present" and not neg and not question and not en_time and self.chance(0.15):
-            f_en, f_ko = self.choice(_FREQ)
+        freq = ""
+        if (tense == "present" and not neg and not question and not en_time and v.base not in STATIVE_VERBS
+                and self.chance(0.15)):
+            f_en, freq = self.choice(_FREQ)
             en_pre.append(f_en)
-            ko_adv = (f_ko + " " + ko_adv).strip()
         aux, vg = self.en_verb(v, s, tense, neg, question)
-        en_tail = [w for w in (en_obj, en_comp, en_instr, en_place, en_adv, en_time) if w]
+        en_tail = [w for w in (en_obj, en_adv, en_comp, en_place, en_instr, en_time) if w]
         if question:
             en = " ".join([aux, s.en] + vg.split() + en_tail)
         else:
             en = " ".join([s.en] + en_pre + vg.split() + en_tail)
         subj_ko = s.ko_with("topic") if topic else s.ko_with("subj")
-        ko_mid = [w for w in (ko_time, ko_comp, ko_place, ko_instr, ko_obj, ko_adv) if w]
-        ko_pred = predicate(v.pred, tense, self.polite, question, neg, conj)
-        ko = " ".join([subj_ko] + ko_mid + [ko_pred])
-        return en, ko
-
-    def object_np(self, classes: list[str], depth: int) -> NP:
-        if "person" in classes and self.chance(0.25):
-            p = self.pronoun()
-            return p
-        return self.noun_np(classes, depth)
+        # a time word right before a relative clause would read as part of it (어제 [내가 사는] 책):
+        # then it goes after that noun phrase, next to its own verb
+        if ko_time and o is not None and o.has_rel and not (ko_comp or ko_place or ko_instr):
+            ko_mid = [ko_obj, ko_time, ko_adv]
+        else:
+            ko_mid = [freq, ko_time, ko_comp, ko_place, ko_instr, ko_obj, ko_adv]
+        ko_mid = self._reflexive(s, [w for w in ko_mid if w])
+        ko_pred = predicate(v.pred, tense, self.polite, question, neg, conj, hon=s.elder)
+        mood = "Q" if question else ("N" if neg else "D")
+        shape = _shape("V", v.frame, mood, ("subj", s), ("obj", o if o is not None else bool(ko_obj)),
+                       ("comp", comp), ("instr", ko_instr), ("place", ko_place), ("adv", bool(en_adv)),
+                       ("time", ko_time), ("freq", freq))
+        return Clause(en, subj_ko, ko_mid + [ko_pred], s, shape)
 
     def adj_clause(self, tense: str, neg: bool, question: bool, depth: int, conj: str | None = None,
-                   topic: bool = True):
+                   topic: bool = True, main: bool = False) -> Clause:
         a = self.choice(ADJS)
-        if "place" in a.classes and (a.classes == ["place"] or self.chance(0.3)):
+        cands = ADJ_NOUNS[a.en]
+        if a.places and (not cands or self.chance(0.3)):
             _, s = self.place_np(self.choice(["v", "c", "l"]))
         else:
-            classes = [c for c in a.classes if c != "place"]
-            if any(c in ("person",) for c in classes) and self.chance(0.4):
-                s = self.pronoun()
-            else:
-                s = self.noun_np(classes, depth, generic_ok=False)
+            if any(n.cls == "person" for n in cands) and self.chance(0.4):
+                s = self.pronoun(main_subject=main)
+            else:  # no attributive adjective here: not *"Warm milk was hot"
+                s = self.noun_np(cands, depth, generic_ok=False, allow_adj=False)
         en_deg = ko_deg = ""
         if not neg and self.chance(0.3):
             en_deg, ko_deg = self.choice(_DEGREE)
         times = [t for t in TIMES if _tense_code(tense) in t[2] and t[0] not in ("every morning", "on weekends")]
         en_time = ko_time = ""
-        if self.chance(0.15):
+        if self.chance(0.15) and a.en not in TIMELESS_ADJS:
             en_time, ko_time = self.choice(times)[:2]
         be = self.en_be(s, tense, neg)
         adj_words = [w for w in (en_deg, a.en) if w]
@@ -960,16 +1193,20 @@ class Grammar:
             en = " ".join([b[0], s.en] + b[1:] + adj_words + ([en_time] if en_time else []))
         else:
             en = " ".join([s.en, be] + adj_words + ([en_time] if en_time else []))
-        ko = " ".join(w for w in (s.ko_with("topic" if topic else "subj"), ko_time, ko_deg,
-                                  predicate(a.pred, tense, self.polite, question, neg, conj)) if w)
-        return en, ko
+        rest = [w for w in (ko_time, ko_deg, predicate(a.pred, tense, self.polite, question, neg, conj,
+                                                       hon=s.elder)) if w]
+        mood = "Q" if question else ("N" if neg else "D")
+        shape = _shape("A", "", mood, ("subj", s), ("degree", ko_deg), ("time", ko_time))
+        return Clause(en, s.ko_with("topic" if topic else "subj"), rest, s, shape)
 
-    def copula_clause(self, tense: str, neg: bool, question: bool, depth: int):
+    def copula_clause(self, tense: str, neg: bool, question: bool, depth: int, main: bool = False) -> Clause:
         if self.chance(0.4):
-            s = self.pronoun()
+            s = self.pronoun(main_subject=main)
         else:
-            s = self.noun_np(["person"], depth, generic_ok=False)
-        prof = NOUN_BY_EN[self.choice(_PROFESSIONS)]
+            s = self.noun_np([n for n in NOUNS if n.cls == "person" and n.sg != "baby"], depth, generic_ok=False)
+        head = s.head.sg if s.head is not None else ""
+        profs = ["student"] if head in ("child", "boy", "girl") else [p for p in _PROFESSIONS if p != head]
+        prof = NOUN_BY_EN[self.choice(profs)]
         be = self.en_be(s, tense, neg)
         pred_en = prof.pl if s.plural else _article(prof.sg) + " " + prof.sg
         if question:
@@ -977,31 +1214,30 @@ class Grammar:
             en = " ".join([b[0], s.en] + b[1:] + [pred_en])
         else:
             en = " ".join([s.en, be, pred_en])
-        ko = s.ko_with("topic") + " " + copula(prof.ko, tense, self.polite, question, neg)
-        return en, ko
+        mood = "Q" if question else ("N" if neg else "D")
+        return Clause(en, s.ko_with("topic"), [copula(prof.ko, tense, self.polite, question, neg, hon=s.elder)],
+                      s, _shape("C", "", mood, ("subj", s)))
 
-    def exist_clause(self, tense: str, question: bool, depth: int):
-        pl, _ = self.place_np(self.choice(["v", "c"]))
-        n = self.noun_np(["animal", "person", "thing", "food", "read", "vehicle"], depth, generic_ok=False)
+    def exist_clause(self, tense: str, question: bool, depth: int) -> Clause:
+        n = self.noun_np([n for n in self.nouns(["animal", "person", "thing", "food", "read", "vehicle"])
+                          if n.sg not in ("door", "window")], depth, generic_ok=False, indefinite=True)
+        pl, _ = self.place_np(self.choice(["v", "c"]), outdoor=_outdoor(n))
         # English "there is/are" with an indefinite noun phrase
-        plural = n.plural
-        words = n.en.split()
-        if words[0] == "the":
-            words = words[1:] if plural else [_article(words[1])] + words[1:]
-        en_np = " ".join(words)
         if tense == "future":
             be = "will be"
         elif tense == "past":
-            be = "were" if plural else "was"
+            be = "were" if n.plural else "was"
         else:
-            be = "are" if plural else "is"
+            be = "are" if n.plural else "is"
         if question:
             b = be.split()
-            en = " ".join([b[0], "there"] + b[1:] + [en_np, pl["at"]])
+            en = " ".join([b[0], "there"] + b[1:] + [n.en, pl["at"]])
         else:
-            en = " ".join(["there", be, en_np, pl["at"]])
-        ko = " ".join([josa(pl["ko"], "at"), n.ko_with("subj"), predicate(Pred("있", "x"), tense, self.polite, question, False)])
-        return en, ko
+            en = " ".join(["there", be, n.en, pl["at"]])
+        ko_pred = predicate(Pred("있", "x"), tense, self.polite, question, False, hon=n.elder)
+        mood = "Q" if question else "D"
+        return Clause(en, "", [josa(pl["ko_at"], "at"), n.ko_with("subj"), ko_pred], n,
+                      _shape("E", "", mood, ("subj", n)))
 
 
 def _tense_code(tense: str) -> str:
@@ -1014,10 +1250,12 @@ def _finish(en: str, ko: str, question: bool) -> tuple[str, str]:
     return en + mark, ko + mark
 
 
-def generate_pair(rng: random.Random, complexity: int) -> tuple[str, str]:
-    """One sentence pair. complexity 0: simple clause, 1: with relative clauses, 2: two clauses."""
+def generate_pair(rng: random.Random, complexity: int, rel_p: float = 0.5) -> tuple[str, str, tuple]:
+    """One sentence pair and its structure: ``(english, korean, shape)``. complexity 0: a simple
+    clause, 1: with relative clauses, 2: two clauses. ``shape`` is the sentence structure (clause
+    types x verb frames x modifiers) that ``test_novel`` holds out."""
     polite = rng.random() < 0.5
-    g = Grammar(rng, polite)
+    g = Grammar(rng, polite, you_subject=complexity < 2, rel_p=rel_p)
     tense = g.choice(["present", "past", "future"])
     depth = 1 if complexity >= 1 else 0
     kind = rng.random()
@@ -1027,28 +1265,41 @@ def generate_pair(rng: random.Random, complexity: int) -> tuple[str, str]:
         first = g.verb_clause if g.chance(0.75) else g.adj_clause
         second = g.verb_clause if g.chance(0.75) else g.adj_clause
         if conj == "because":
-            # English: MAIN because REASON  ->  Korean: REASON-아서 MAIN
-            main_en, main_ko = first(tense, neg1, False, depth)
-            reason_en, reason_ko = second(tense, neg2, False, depth, conj="because", topic=False)
-            en = f"{main_en} because {reason_en}"
-            ko = f"{reason_ko} {main_ko}"
+            # English: MAIN because REASON  ->  Korean: REASON-아서 MAIN. -아서 carries no tense, and
+            # English does not put "will" in a reason clause either: the reason is present or past.
+            main = first(tense, neg1, False, depth)
+            reason = second("past" if tense == "past" else "present", neg2, False, depth, conj="because",
+                            topic=False)
+            en = f"{main.en} because {reason.en}"
+            if main.subj.en == reason.subj.en:  # one subject: 나는 피곤해서 잔다
+                ko = " ".join([main.ko_subj] + reason.ko_rest + main.ko_rest)
+            else:
+                ko = f"{reason.ko} {main.ko}"
+            shape = ("because", main.shape, reason.shape)
         else:
-            en1, ko1 = first(tense, neg1, False, depth, conj=conj)
-            en2, ko2 = second(tense, neg2, False, depth)
-            en = f"{en1}, {conj} {en2}"
-            ko = f"{ko1} {ko2}"
-        return _finish(en, ko, False)
+            c1 = first(tense, neg1, False, depth, conj=conj)
+            c2 = second(tense, neg2, False, depth)
+            en = f"{c1.en}, {conj} {c2.en}"
+            if c1.subj.en == c2.subj.en:  # the second mention is left out: 나는 먹고 잔다
+                ko = " ".join([c1.ko] + c2.ko_rest)
+            else:
+                ko = f"{c1.ko} {c2.ko}"
+            shape = (conj, c1.shape, c2.shape)
+        en, ko = _finish(en, ko, False)
+        return en, ko, shape
     question = g.chance(0.2)
+    g.question = question
     neg = (not question) and g.chance(0.25)
     if kind < 0.62:
-        en, ko = g.verb_clause(tense, neg, question, depth)
+        c = g.verb_clause(tense, neg, question, depth, main=True)
     elif kind < 0.82:
-        en, ko = g.adj_clause(tense, neg, question, depth)
+        c = g.adj_clause(tense, neg, question, depth, main=True)
     elif kind < 0.92:
-        en, ko = g.copula_clause(tense, neg, question, depth)
+        c = g.copula_clause(tense, neg, question, depth, main=True)
     else:
-        en, ko = g.exist_clause(tense, question, depth)
-    return _finish(en, ko, question)
+        c = g.exist_clause(tense, question, depth)
+    en, ko = _finish(c.en, c.ko, question)
+    return en, ko, (c.shape,)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1058,41 +1309,86 @@ def attribution(seed: int) -> str:
     return f"{GENERATOR} v{VERSION} seed {seed}"
 
 
+NOVEL_SHARE = 0.05   # share of sentence structures held out of train/valid/test for test_novel
+LONG_EXTRA = 16      # test_long: English length max_words+1 .. max_words+LONG_EXTRA
+
+
+def held_out(shape: tuple, seed: int, share: float = NOVEL_SHARE) -> bool:
+    """Is this sentence structure reserved for ``test_novel``? A seeded hash of the structure
+    (sha256, so it does not depend on Python's hash randomisation)."""
+    h = int.from_bytes(hashlib.sha256(f"{seed}|{shape!r}".encode()).digest()[:8], "big")
+    return h / 2 ** 64 < share
+
+
 def generate(seed: int = 2026, n_train: int = 30000, n_valid: int = 2000, n_test: int = 2000,
-             max_words: int = 32, min_words: int = 1, mix: tuple[float, float, float] = (0.55, 0.30, 0.15)
-             ) -> dict[str, list[tuple[str, str]]]:
+             max_words: int = 32, min_words: int = 1, mix: tuple[float, float, float] = (0.55, 0.30, 0.15),
+             n_long: int = 0, n_novel: int = 0, with_shapes: bool = False) -> dict[str, list]:
     """Generate the splits. Every English sentence is unique over the whole corpus (so no pair and
     no English sentence occurs in two splits). ``max_words``/``min_words`` bound the English length
-    in words; ``mix`` is the share of simple / relative-clause / two-clause sentences."""
+    in words of train/valid/test/test_novel; ``mix`` is the share of simple / relative-clause /
+    two-clause sentences.
+
+    * ``test_long`` (``n_long`` pairs): two-clause sentences of max_words+1 .. max_words+16 words,
+      longer than any training sentence, with structures that are not held out.
+    * ``test_novel`` (``n_novel`` pairs): sentences whose structure (clause types x verb frames x
+      modifiers, see :func:`generate_pair`) is one of the ~5% held out by :func:`held_out`; no
+      train, valid or test sentence has such a structure.
+
+    ``with_shapes=True`` gives ``(english, korean, shape)`` triples instead of pairs."""
     total = n_train + n_valid + n_test
     rng = random.Random(seed)
-    pairs: dict[str, str] = {}
+    pairs: dict[str, tuple] = {}
+    novel: dict[str, tuple] = {}
     attempts = 0
-    limit = 200 * total + 10000
-    while len(pairs) < total:
+    limit = 200 * (total + n_novel) + 10000
+    while len(pairs) < total or len(novel) < n_novel:
         attempts += 1
         if attempts > limit:
             raise RuntimeError(f"could not generate {total} distinct pairs with max_words={max_words}; "
                                f"got {len(pairs)} (raise max_words or lower the size)")
         r = rng.random()
         complexity = 0 if r < mix[0] else (1 if r < mix[0] + mix[1] else 2)
-        en, ko = generate_pair(rng, complexity)
+        en, ko, shape = generate_pair(rng, complexity)
         n = len(en.split())
-        if n > max_words or n < min_words or en in pairs:
+        if n > max_words or n < min_words or en in pairs or en in novel:
             continue
-        pairs[en] = ko
+        if held_out(shape, seed):
+            if len(novel) < n_novel:
+                novel[en] = (ko, shape)
+        elif len(pairs) < total:
+            pairs[en] = (ko, shape)
+    long: dict[str, tuple] = {}
+    rng_long = random.Random(seed + 2)
+    attempts = 0
+    while len(long) < n_long:
+        attempts += 1
+        if attempts > 2000 * n_long + 10000:
+            raise RuntimeError(f"could not generate {n_long} sentences longer than {max_words} words")
+        en, ko, shape = generate_pair(rng_long, 2, rel_p=1.0)
+        if max_words < len(en.split()) <= max_words + LONG_EXTRA and not held_out(shape, seed) and en not in long:
+            long[en] = (ko, shape)
+
+    def out(d):
+        return [(en, ko, shape) if with_shapes else (en, ko) for en, (ko, shape) in d]
+
     items = list(pairs.items())
     random.Random(seed + 1).shuffle(items)
-    return {"train": items[:n_train], "valid": items[n_train:n_train + n_valid],
-            "test": items[n_train + n_valid:]}
+    splits = {"train": out(items[:n_train]), "valid": out(items[n_train:n_train + n_valid]),
+              "test": out(items[n_train + n_valid:])}
+    if n_long:
+        splits["test_long"] = out(long.items())
+    if n_novel:
+        splits["test_novel"] = out(novel.items())
+    return splits
 
 
 def write_corpus(out_dir, seed: int = 2026, n_train: int = 30000, n_valid: int = 2000, n_test: int = 2000,
-                 max_words: int = 32, min_words: int = 1) -> dict:
-    """Write ``{train,valid,test}.tsv`` (english<TAB>korean<TAB>attribution) and MANIFEST.json."""
+                 max_words: int = 32, min_words: int = 1, n_long: int = 0, n_novel: int = 0) -> dict:
+    """Write ``{train,valid,test,test_long,test_novel}.tsv`` (english<TAB>korean<TAB>attribution) and
+    MANIFEST.json."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    splits = generate(seed, n_train, n_valid, n_test, max_words, min_words)
+    splits = generate(seed, n_train, n_valid, n_test, max_words, min_words, n_long=n_long, n_novel=n_novel)
     att = attribution(seed)
     files = {}
     for name, items in splits.items():
@@ -1103,6 +1399,7 @@ def write_corpus(out_dir, seed: int = 2026, n_train: int = 30000, n_valid: int =
                                 "bytes": len(data)}
     manifest = {"generator": GENERATOR, "version": VERSION, "seed": seed,
                 "max_words": max_words, "min_words": min_words,
+                "test_long_words": [max_words + 1, max_words + LONG_EXTRA], "novel_share": NOVEL_SHARE,
                 "counts": {k: len(v) for k, v in splits.items()}, "files": files}
     (out / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
@@ -1115,13 +1412,18 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=30000, help="training pairs")
     ap.add_argument("--valid", type=int, default=None, help="validation pairs (default size/15)")
     ap.add_argument("--test", type=int, default=None, help="test pairs (default size/15)")
+    ap.add_argument("--test-long", type=int, default=None, help="test_long pairs (default size/30)")
+    ap.add_argument("--test-novel", type=int, default=None, help="test_novel pairs (default size/30)")
     ap.add_argument("--max-words", type=int, default=32)
     ap.add_argument("--min-words", type=int, default=1)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "en_ko"))
     a = ap.parse_args(argv)
     held = max(1, a.size // 15)
+    half = max(1, held // 2)
     m = write_corpus(a.out, a.seed, a.size, a.valid if a.valid is not None else held,
-                     a.test if a.test is not None else held, a.max_words, a.min_words)
+                     a.test if a.test is not None else held, a.max_words, a.min_words,
+                     a.test_long if a.test_long is not None else half,
+                     a.test_novel if a.test_novel is not None else half)
     print(json.dumps(m["counts"]), "->", a.out)
     return 0
 

@@ -47,6 +47,7 @@ def test_manifest_matches_files(manifest):
 def test_counts_and_split_sizes(corpus, manifest):
     assert {k: len(v) for k, v in corpus.items()} == manifest["counts"]
     assert len(corpus["train"]) >= 20000 and len(corpus["valid"]) >= 1000 and len(corpus["test"]) >= 1000
+    assert len(corpus["test_long"]) >= 500 and len(corpus["test_novel"]) >= 500
 
 
 def test_regenerating_reproduces_shipped_files(tmp_path, manifest):
@@ -54,7 +55,8 @@ def test_regenerating_reproduces_shipped_files(tmp_path, manifest):
     g = sd.grammar()
     assert g.VERSION == manifest["version"]
     m = sd.generate_corpus(tmp_path, seed=manifest["seed"], size=c["train"], valid=c["valid"], test=c["test"],
-                           max_words=manifest["max_words"], min_words=manifest["min_words"])
+                           max_words=manifest["max_words"], min_words=manifest["min_words"],
+                           test_long=c["test_long"], test_novel=c["test_novel"])
     for name in manifest["files"]:
         assert (tmp_path / name).read_bytes() == (CORPUS / name).read_bytes(), name
     assert m == manifest
@@ -65,7 +67,7 @@ def test_small_generation_is_deterministic(tmp_path):
     sd.generate_corpus(a, seed=7, size=300, max_words=10)
     sd.generate_corpus(b, seed=7, size=300, max_words=10)
     sd.generate_corpus(c, seed=8, size=300, max_words=10)
-    for name in ("train.tsv", "valid.tsv", "test.tsv", "MANIFEST.json"):
+    for name in ("train.tsv", "valid.tsv", "test.tsv", "test_long.tsv", "test_novel.tsv", "MANIFEST.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
     assert (a / "train.tsv").read_bytes() != (c / "train.tsv").read_bytes()
     assert len(sd.load_pairs(a / "train.tsv")) == 300 and len(sd.load_pairs(a / "valid.tsv")) == 20
@@ -76,7 +78,9 @@ def test_cli_generate(tmp_path):
     pairs = sd.load_pairs(tmp_path / "train.tsv")
     assert len(pairs) == 150 and all(len(en.split()) <= 8 for en, _ in pairs)
     att = (tmp_path / "train.tsv").read_text(encoding="utf-8").splitlines()[0].split("\t")[2]
-    assert att == "seqlab-grammar v1 seed 3"
+    assert att == "seqlab-grammar v2 seed 3"
+    long = sd.load_pairs(tmp_path / "test_long.tsv")
+    assert long and all(8 < len(en.split()) <= 24 for en, _ in long)
 
 
 def test_length_knob(tmp_path):
@@ -104,7 +108,7 @@ def test_no_duplicates_and_no_english_in_two_splits(corpus, all_pairs):
 
 def test_attribution_column():
     line = (CORPUS / "train.tsv").read_text(encoding="utf-8").split("\n", 1)[0]
-    assert line.split("\t")[2] == "seqlab-grammar v1 seed 2026"
+    assert line.split("\t")[2] == "seqlab-grammar v2 seed 2026"
 
 
 # -- an independent particle checker ----------------------------------------------------------
@@ -262,33 +266,34 @@ def test_sov_word_order(all_pairs):
         if not obj_pos:
             continue
         assert obj_pos[0] < len(kw) - 1, (en, ko)          # object before the final verb
-        assert any(w.endswith(("은", "는", "이", "가")) for w in kw[:obj_pos[0]]), (en, ko)  # subject first
+        if words[0] != "You":  # a polite "you" subject is left out (보통 자전거를 밀어요.)
+            assert any(w.endswith(("은", "는", "이", "가")) for w in kw[:obj_pos[0]]), (en, ko)  # subject first
         checked += 1
     assert checked > 500
 
 
 # -- golden examples (hand-checked) ----------------------------------------------------------
 GOLDEN = [
-    ("The soldier danced.", "군인은 춤췄어요."),
-    ("The door was too heavy.", "문은 너무 무거웠다."),
-    ("Milk will be sweet.", "우유는 달 거예요."),
-    ("The orange is sweet.", "오렌지는 달다."),
-    ("I drink her water quickly.", "저는 그녀의 물을 빨리 마셔요."),
-    ("Will the farmers be police officers?", "농부들은 경찰관일 거예요?"),
-    ("Will she read three books on Tuesday?", "그녀는 화요일에 책 세 권을 읽을 거니?"),
-    ("Her sad farmer is a pilot.", "그녀의 슬픈 농부는 조종사예요."),
-    ("Chinese will not be difficult on Saturday.", "중국어는 토요일에 어렵지 않을 것이다."),
-    ("Is the orange that you ate warm?", "네가 먹은 오렌지는 따뜻하니?"),
-    ("The mice did not drink.", "쥐들은 마시지 않았다."),
-    ("There are cats at the cafe.", "카페에 고양이들이 있어요."),
-    ("We make the desk.", "우리는 책상을 만든다."),
-    ("Four pretty singers remember the doctors.", "예쁜 가수 네 명은 의사들을 기억한다."),
-    ("The friend and the child will walk.", "친구와 아이는 걸을 거예요."),
-    ("The bad boy was not a farmer.", "나쁜 소년은 농부가 아니었어요."),
-    ("The women will remember me.", "여자들은 나를 기억할 것이다."),
-    ("Does he sit with her children?", "그는 그녀의 아이들과 함께 앉아요?"),
-    ("Soup is cold.", "국은 차가워요."),
-    ("Was the man a doctor?", "남자는 의사였어요?"),
+    ("The doctors will be teachers.", "의사들은 선생님이 될 것이다."),
+    ("They will be singers.", "그들은 가수가 될 거예요."),
+    ("Will you be a painter?", "너는 화가가 될 거니?"),
+    ("She was not a soldier.", "그녀는 군인이 아니었어요."),
+    ("Does she open her box today?", "그녀는 오늘 자기 상자를 열어요?"),
+    ("Did you fix the bag at the cafe?", "카페에서 가방을 고쳤어요?"),
+    ("We went to Busan because we were not sad.", "저희는 슬프지 않아서 부산에 갔어요."),
+    ("You ran because I wrote carefully.", "내가 조심스럽게 써서 너는 달렸다."),
+    ("Will the queen sleep in the library?", "여왕은 도서관에서 주무실 거니?"),
+    ("There is a king at the church.", "교회에 왕이 계세요."),
+    ("There will be a duck by the river.", "강가에 오리가 있을 것이다."),
+    ("The horse runs by the river every day.", "말은 매일 강가에서 달려요."),
+    ("I sit with the neighbor.", "저는 이웃과 함께 앉아요."),
+    ("The queen lives in Busan.", "여왕은 부산에 사신다."),
+    ("Is the king too busy?", "왕은 너무 바쁘세요?"),
+    ("Did the mothers cry?", "어머니들은 우셨어요?"),
+    ("Physics was easy.", "물리학은 쉬웠어요."),
+    ("He will live in Paris next year.", "그는 내년에 파리에 살 것이다."),
+    ("Noodles will be warm.", "국수는 따뜻할 것이다."),
+    ("He will go to Tokyo by train.", "그는 도쿄에 기차로 갈 거예요."),
 ]
 
 

@@ -510,8 +510,8 @@ eat eats ate|먹||O|food|qscw
 drink drinks drank|마시||O|drink|qs
 read reads read|읽||O|read|qscw
 write writes wrote|쓰||O|book novel letter poem report email textbook|qscw
-buy buys bought|사||T|food drink read thing clothes vehicle -stone -door -window -letter -email -report -poem|qc
-sell sells sold|팔||T|food drink read thing clothes vehicle -stone -door -window -letter -email -report -poem|q
+buy buys bought|사||T|food drink read thing clothes vehicle -train -ship -airplane -bus -stone -door -window -letter -email -report -poem|qc
+sell sells sold|팔||T|food drink read thing clothes vehicle -train -ship -airplane -bus -stone -door -window -letter -email -report -poem|q
 make makes made|만들||T|cake cookie sandwich salad kimchi bread soup noodles box chair desk toy doll hat gift candle cup plate|qsc
 see sees saw|보||T|animal person thing vehicle clothes|
 watch watches watched|보||T|film animal news|
@@ -712,7 +712,8 @@ ONE_OBJECT_VERBS = {"drive", "ride", "wear"}
 # adjectives that describe what something is, not how it is at a time: no time word with them
 # (not *"Seoul is big on Wednesday")
 TIMELESS_ADJS = {"big", "small", "long", "short", "slow", "pretty", "young", "far", "near", "beautiful",
-                 "smart", "strong", "cute", "heavy", "light", "sweet", "spicy", "kind"}
+                 "smart", "strong", "cute", "heavy", "light", "sweet", "spicy", "kind", "difficult", "easy",
+                 "expensive", "cheap"}
 # verbs whose place takes 에 (앉다: 의자에 앉다), not 에서
 PLACE_AT = {"앉"}
 CLASSES = ("animal", "person", "food", "drink", "read", "thing", "clothes", "vehicle", "subject", "audio", "film")
@@ -921,6 +922,7 @@ class Grammar:
 
     def noun_np(self, cands: list[Noun], depth: int, allow_rel: bool = True, generic_ok: bool = True,
                 indefinite: bool = False, allow_adj: bool = True, allow_num: bool = True) -> NP:
+        """``allow_num=False``: one thing (no number, no plural): not *"The mother rides the horses"."""
         n = self.choice(cands)
         en_mods: list[str] = []  # attributive adjective
         ko_mods: list[str] = []  # Korean order: relative clause, possessor, adjective, noun
@@ -948,12 +950,12 @@ class Grammar:
             plural = True
             counted = f" {_NUMBERS[i][1]} {n.counter}"
             mods.append("num")
-        elif r < 0.35:
+        elif r < 0.35 and allow_num:
             plural = True
         elif r < 0.5 and n.takes_possessor and not indefinite:
             poss_key, det, ko_p = self.possessor()
             ko_poss.append(ko_p)
-            plural = self.chance(0.2) and not n.unique
+            plural = self.chance(0.2) and not n.unique and allow_num
         elif r < 0.6 and (generic_ok or indefinite):
             det = "a"
         elif indefinite:
@@ -1182,7 +1184,8 @@ class Grammar:
         en_deg = ko_deg = ""
         if not neg and self.chance(0.3):
             en_deg, ko_deg = self.choice(_DEGREE)
-        times = [t for t in TIMES if _tense_code(tense) in t[2] and t[0] not in ("every morning", "on weekends")]
+        times = [t for t in TIMES if _tense_code(tense) in t[2]
+                 and t[0] not in ("every morning", "on weekends", "last year", "next year")]  # not *"hot next year"
         en_time = ko_time = ""
         if self.chance(0.15) and a.en not in TIMELESS_ADJS:
             en_time, ko_time = self.choice(times)[:2]

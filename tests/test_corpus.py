@@ -274,25 +274,25 @@ def test_sov_word_order(all_pairs):
 
 # -- golden examples (hand-checked) ----------------------------------------------------------
 GOLDEN = [
-    ("The doctors will be teachers.", "의사들은 선생님이 될 것이다."),
+    ("The teachers will be engineers.", "선생님들은 기술자가 되실 것이다."),
     ("They will be singers.", "그들은 가수가 될 거예요."),
     ("Will you be a painter?", "너는 화가가 될 거니?"),
     ("She was not a soldier.", "그녀는 군인이 아니었어요."),
     ("Does she open her box today?", "그녀는 오늘 자기 상자를 열어요?"),
     ("Did you fix the bag at the cafe?", "카페에서 가방을 고쳤어요?"),
     ("We went to Busan because we were not sad.", "저희는 슬프지 않아서 부산에 갔어요."),
-    ("You ran because I wrote carefully.", "내가 조심스럽게 써서 너는 달렸다."),
+    ("The grandfather sits.", "할아버지는 앉으세요."),
     ("Will the queen sleep in the library?", "여왕은 도서관에서 주무실 거니?"),
     ("There is a king at the church.", "교회에 왕이 계세요."),
     ("There will be a duck by the river.", "강가에 오리가 있을 것이다."),
-    ("The horse runs by the river every day.", "말은 매일 강가에서 달려요."),
+    ("The engineers dance by the river.", "기술자들은 강가에서 춤춘다."),
     ("I sit with the neighbor.", "저는 이웃과 함께 앉아요."),
     ("The queen lives in Busan.", "여왕은 부산에 사신다."),
     ("Is the king too busy?", "왕은 너무 바쁘세요?"),
     ("Did the mothers cry?", "어머니들은 우셨어요?"),
-    ("Physics was easy.", "물리학은 쉬웠어요."),
-    ("He will live in Paris next year.", "그는 내년에 파리에 살 것이다."),
-    ("Noodles will be warm.", "국수는 따뜻할 것이다."),
+    ("He closed his bags.", "그는 자기 가방들을 닫았어요."),
+    ("The young lawyer will live in Busan.", "젊은 변호사는 부산에 살 거예요."),
+    ("Noodles are spicy.", "국수는 맵다."),
     ("He will go to Tokyo by train.", "그는 도쿄에 기차로 갈 거예요."),
 ]
 

@@ -259,7 +259,7 @@ def predicate(p: Pred, tense: str, polite: bool, question: bool, neg: bool, conj
         p = p.honorific() if not neg else p
     if neg:
         aux = NEG_V if p.kind == "v" else NEG_A
-        main = HONORIFIC_SUPPLETIVE.get(p.stem, p.stem) if hon and p.stem in ("먹", "마시", "자") else p.stem
+        main = HONORIFIC_SUPPLETIVE.get(p.stem, p.stem) if hon else p.stem
         head = main + "지 "
         p = aux.honorific() if hon else aux
     else:

@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -150,11 +151,35 @@ def grammar():
     return _GRAMMAR
 
 
+def corpus_dir(corpus_dir=None) -> Path:
+    """The corpus folder to use: ``corpus_dir`` when given, else the folder named by the environment
+    variable ``SEQLAB_CORPUS`` (when set and not empty), else :data:`DEFAULT_CORPUS_DIR` (the shipped
+    corpus). Raises :class:`DataFormatError` when ``SEQLAB_CORPUS`` names a folder that does not
+    exist or has no ``train.tsv``. Every function with a ``corpus_dir=None`` argument resolves it here."""
+    if corpus_dir:
+        return Path(corpus_dir)
+    env = os.environ.get("SEQLAB_CORPUS", "").strip()
+    if not env:
+        return DEFAULT_CORPUS_DIR
+    d = Path(env).expanduser()
+    hint = ("unset SEQLAB_CORPUS to use the shipped corpus, or make one with "
+            "`python -m seqlab.data prepare FILE --out DIR`")
+    if not d.is_dir():
+        raise DataFormatError(f"SEQLAB_CORPUS={env}: no such directory ({hint})")
+    if not (d / "train.tsv").is_file():
+        raise DataFormatError(f"SEQLAB_CORPUS={env}: the directory has no train.tsv ({hint})")
+    return d
+
+
+_resolve_corpus_dir = corpus_dir
+
+
 def default_corpus(split: str | None = None, corpus_dir=None):
     """The shipped corpus (or the corpus in ``corpus_dir``): ``default_corpus("train")`` -> list of
     pairs; ``default_corpus()`` -> ``{"train": [...], "valid": [...], "test": [...], ...}`` with every
-    split of :data:`SPLITS` whose file exists (the shipped corpus has all five)."""
-    d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
+    split of :data:`SPLITS` whose file exists (the shipped corpus has all five). The folder is
+    resolved by :func:`corpus_dir` (``SEQLAB_CORPUS``)."""
+    d = _resolve_corpus_dir(corpus_dir)
     if split is None:
         return {s: load_pairs(d / f"{s}.tsv") for s in SPLITS if (d / f"{s}.tsv").is_file()}
     if split not in SPLITS:
@@ -183,7 +208,7 @@ def file_sha256(path) -> str:
 def verify_corpus(corpus_dir=None) -> dict:
     """Check every file listed in ``MANIFEST.json`` against its sha256; returns the manifest.
     Raises :class:`DataFormatError` on a mismatch."""
-    d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
+    d = _resolve_corpus_dir(corpus_dir)
     manifest = json.loads((d / "MANIFEST.json").read_text(encoding="utf-8"))
     for name, info in manifest["files"].items():
         got = file_sha256(d / name)

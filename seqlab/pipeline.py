@@ -220,9 +220,9 @@ def cached_batches(split: str = "train", *, batch_size: int = 64, bucket_boundar
     needs NumPy only; otherwise it is built once (needs TensorFlow + tensorflow-text)."""
     import hashlib
 
-    from seqlab.data import DEFAULT_CORPUS_DIR, load_pairs
+    from seqlab.data import corpus_dir as resolve_corpus_dir, load_pairs
 
-    d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
+    d = resolve_corpus_dir(corpus_dir)
     if not ((d / "vocab_en.txt").is_file() and (d / "vocab_ko.txt").is_file()):
         from seqlab.tokenizers import build_vocabs
 

@@ -420,9 +420,9 @@ def build_vocabs(corpus_dir=None, *, force: bool = False, vocab_size: dict | Non
     shipped corpus) unless ``vocab_meta.json`` shows they were learned from identical data with the
     same parameters. ``learn_params`` (:func:`learn_vocab`) apply to both languages, or give
     ``{"en": {...}, "ko": {...}}``. Returns ``{"en": path, "ko": path}``."""
-    from seqlab.data import DEFAULT_CORPUS_DIR, load_pairs
+    from seqlab.data import corpus_dir as resolve_corpus_dir, load_pairs
 
-    d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
+    d = resolve_corpus_dir(corpus_dir)
     out = Path(out_dir) if out_dir else d
     sizes = dict(DEFAULT_VOCAB_SIZE, **(vocab_size or {}))
     lp = learn_params or {}
@@ -536,9 +536,9 @@ class SubwordTokenizer:
 def load_tokenizers(corpus_dir=None, *, build: bool = True, **build_kwargs):
     """``(english_tokenizer, korean_tokenizer)`` for a corpus directory (default: the shipped one);
     learns the vocabularies first when missing or stale (``build=True``)."""
-    from seqlab.data import DEFAULT_CORPUS_DIR
+    from seqlab.data import corpus_dir as resolve_corpus_dir
 
-    d = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
+    d = resolve_corpus_dir(corpus_dir)
     if build:
         paths = build_vocabs(d, **build_kwargs)
     else:

@@ -1,17 +1,31 @@
 """Sentence-pair data: the shipped English->Korean corpus, a loader for the Tatoeba / ManyThings
-tab-separated format, an optional downloader, and BLEU.
+tab-separated format (and real user files), a seeded train/valid/test split, a command that turns a
+user's file into a corpus folder, an optional downloader, and BLEU.
 
 Importing this module is cheap: it needs neither TensorFlow nor Keras (they are imported inside the
 functions that need them).
 
-File format (one pair per line, UTF-8)::
+File format (one pair per line)::
 
     english<TAB>korean[<TAB>attribution]
 
-Empty (or whitespace-only) lines are skipped and counted: the count is in the returned
-:class:`LoadStats` (``load_pairs(path, return_stats=True)``) and a :class:`DataWarning` is issued
-whenever it is not zero. Every other malformed line raises :class:`DataFormatError` naming the file
-and the 1-based line number.
+:func:`load_pairs` reads UTF-8 by default (``encoding=`` for others; a cp949 / EUC-KR file gets an
+error that says so), with or without a byte-order mark and with ``\n``, ``\r\n`` or ``\r`` line
+ends; skips a header line such as ``english<TAB>korean`` (auto-detected, or ``header=True/False``);
+NFC-normalises both fields; and can drop duplicates and pairs over ``max_words``. Whatever it skips
+or changes is counted in :class:`LoadStats` (``return_stats=True``), and skipped lines and
+duplicates are reported with a :class:`DataWarning`. A malformed line, or a file without pairs,
+raises :class:`DataFormatError` naming the file and the 1-based line number.
+
+:func:`split_pairs` splits pairs into train / valid / test (seeded; pairs with the same English
+sentence stay in one split). :func:`corpus_dir` resolves the corpus folder for every
+``corpus_dir=None`` in the kit: the argument, else ``$SEQLAB_CORPUS``, else the shipped corpus.
+
+Command line::
+
+    python -m seqlab.data prepare kor.txt --out my_corpus   # splits, MANIFEST, vocabularies, caches
+    SEQLAB_CORPUS=my_corpus python train.py                 # ... then every default is that corpus
+    python -m seqlab.data generate|verify|stats             # the shipped corpus
 """
 from __future__ import annotations
 
@@ -35,9 +49,9 @@ SPLITS = ("train", "valid", "test", "test_long", "test_novel")
 # structures never seen in training (see docs/DATA.md)
 
 __all__ = [
-    "DATA_DIR", "DEFAULT_CORPUS_DIR", "SPLITS", "DataFormatError", "DataWarning", "LoadStats",
-    "load_pairs", "download_pairs", "default_corpus", "grammar", "generate_corpus", "verify_corpus",
-    "file_sha256", "bleu",
+    "DATA_DIR", "DEFAULT_CORPUS_DIR", "SPLITS", "HEADER_NAMES", "DataFormatError", "DataWarning", "LoadStats",
+    "load_pairs", "split_pairs", "corpus_dir", "prepare_corpus", "download_pairs", "default_corpus", "grammar",
+    "generate_corpus", "verify_corpus", "file_sha256", "bleu",
 ]
 
 

@@ -38,6 +38,9 @@ PAD, UNK, START, END = "[PAD]", "[UNK]", "[START]", "[END]"
 RESERVED = [PAD, UNK, START, END]
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 VOCAB_VERSION = 2
+# for a corpus without vocab_meta.json; the shipped corpus records its own sizes (600 / 2000: its
+# English has 669 distinct pieces at most, and a smaller Korean vocabulary keeps the output layer
+# small while particles and endings stay separate pieces)
 DEFAULT_VOCAB_SIZE = {"en": 4000, "ko": 4000}
 LOWER_CASE = {"en": True, "ko": False}
 # normalization_form of tensorflow_text.BertTokenizer when it does not lower-case (lower-casing
@@ -418,13 +421,19 @@ def build_vocabs(corpus_dir=None, *, force: bool = False, vocab_size: dict | Non
                  out_dir=None, learn_params: dict | None = None) -> dict[str, Path]:
     """Learn ``vocab_en.txt`` / ``vocab_ko.txt`` from ``train.tsv`` of ``corpus_dir`` (default: the
     shipped corpus) unless ``vocab_meta.json`` shows they were learned from identical data with the
-    same parameters. ``learn_params`` (:func:`learn_vocab`) apply to both languages, or give
-    ``{"en": {...}, "ko": {...}}``. Returns ``{"en": path, "ko": path}``."""
+    same parameters. ``vocab_size`` (``{"en": n, "ko": m}``, either key optional) defaults to the
+    sizes recorded in the folder's ``vocab_meta.json`` (the shipped corpus: 600 English, 2000
+    Korean), else :data:`DEFAULT_VOCAB_SIZE`. ``learn_params`` (:func:`learn_vocab`) apply to both
+    languages, or give ``{"en": {...}, "ko": {...}}``. Returns ``{"en": path, "ko": path}``."""
     from seqlab.data import corpus_dir as resolve_corpus_dir, load_pairs
 
     d = resolve_corpus_dir(corpus_dir)
     out = Path(out_dir) if out_dir else d
-    sizes = dict(DEFAULT_VOCAB_SIZE, **(vocab_size or {}))
+    meta_path = out / "vocab_meta.json"
+    sizes = dict(DEFAULT_VOCAB_SIZE)
+    if meta_path.is_file():  # a corpus keeps the sizes its vocabularies were learned with
+        sizes.update(json.loads(meta_path.read_text(encoding="utf-8")).get("params", {}).get("vocab_size", {}))
+    sizes.update(vocab_size or {})
     lp = learn_params or {}
     per_lang = bool(lp) and set(lp) <= {"en", "ko"}
     resolved = {lang: resolve_learn_params(lp.get(lang) if per_lang else lp) for lang in ("en", "ko")}
@@ -432,7 +441,6 @@ def build_vocabs(corpus_dir=None, *, force: bool = False, vocab_size: dict | Non
     params = {"version": VOCAB_VERSION, "vocab_size": sizes, "lower_case": LOWER_CASE,
               "normalization_form": NORMALIZATION_FORM, "reserved": RESERVED, "tags": VOCAB_TAGS,
               "learn_params": resolved}
-    meta_path = out / "vocab_meta.json"
     paths = {lang: out / f"vocab_{lang}.txt" for lang in ("en", "ko")}
     sha = _sha256(train)
     if not force and meta_path.is_file() and all(p.is_file() for p in paths.values()):

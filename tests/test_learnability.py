@@ -1,8 +1,9 @@
-"""The corpus is learnable: a small Keras GRU encoder-decoder, trained for well under a minute on
-short sentences on CPU, beats simple baselines on held-out pairs (teacher-forced token accuracy)."""
-from __future__ import annotations
+"""The corpus is learnable: a small Keras GRU encoder-decoder, trained for a fixed number of epochs
+on short sentences on CPU, beats simple baselines on held-out pairs (teacher-forced token accuracy).
 
-import time
+The test counts epochs, not seconds, so a loaded machine makes it slower, never red; how long it
+takes is measured in benchmarks/, not here."""
+from __future__ import annotations
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ tokenizers = pytest.importorskip("seqlab.tokenizers")
 keras = pytest.importorskip("keras")
 
 MAX_WORDS = 5
-TIME_BUDGET_S = 60
+EPOCHS = 10
 
 
 def _short(pairs, n):
@@ -76,15 +77,9 @@ def test_small_gru_beats_baselines():
     base = max(_token_accuracy(copy, tov), _token_accuracy(majority, tov))
 
     model = _model(en.vocab_size, ko.vocab_size)
-    start = time.time()
-    epochs = 0
-    while time.time() - start < TIME_BUDGET_S - 20 and epochs < 12:
-        model.fit([xs, tis], tos, batch_size=64, epochs=1, verbose=0, shuffle=True)
-        epochs += 1
-    elapsed = time.time() - start
+    model.fit([xs, tis], tos, batch_size=64, epochs=EPOCHS, verbose=0, shuffle=True)
     pred = model.predict([xv, tiv], batch_size=256, verbose=0).argmax(-1)
     acc = _token_accuracy(pred, tov)
-    print(f"epochs={epochs} train_s={elapsed:.1f} acc={acc:.3f} copy/majority baseline={base:.3f}")
-    assert elapsed < TIME_BUDGET_S + 15  # the last epoch may overrun the budget a little under load
+    print(f"epochs={EPOCHS} acc={acc:.3f} copy/majority baseline={base:.3f}")
     assert acc > base + 0.2, (acc, base)
     assert acc > 0.5

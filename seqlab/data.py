@@ -502,17 +502,10 @@ def prepare_corpus(source, out_dir, *, valid=0.1, test=0.1, seed: int = 0, max_w
     log(f"[4/4] caches (batch size {batch_size}) ...")
     from seqlab import pipeline
 
-    # cached_batches loads the tokenizers with the default vocabulary sizes; give it the sizes used
-    # above so that it does not learn the vocabularies again
-    load = tokenizers.load_tokenizers
-    tokenizers.load_tokenizers = lambda d, **kw: load(d, **{"vocab_size": vocab_size, **kw})
-    try:
-        for name, part in splits.items():
-            if part:
-                b = pipeline.cached_batches(name, corpus_dir=out, batch_size=batch_size)
-                log(f"      {name}: {_n(len(b))} batches of {_n(b.num_pairs)} pairs")
-    finally:
-        tokenizers.load_tokenizers = load
+    for name, part in splits.items():  # the vocabularies keep their sizes (vocab_meta.json)
+        if part:
+            b = pipeline.cached_batches(name, corpus_dir=out, batch_size=batch_size)
+            log(f"      {name}: {_n(len(b))} batches of {_n(b.num_pairs)} pairs")
     return manifest
 
 
@@ -527,13 +520,12 @@ def _size(text: str):
         return float(text)
 
 
-def _use_hint(out: Path, vocab_size: dict | None) -> str:
-    vs = f", vocab_size={vocab_size!r}" if vocab_size else ""
+def _use_hint(out: Path) -> str:
     return "\n".join([
         f"done: {out}",
         "use it with:",
         f"  SEQLAB_CORPUS={out}   (environment variable: every corpus_dir=None then means this folder)",
-        f"  or corpus_dir={str(out)!r}: default_corpus('train', corpus_dir=...), load_tokenizers(...{vs}), "
+        f"  or corpus_dir={str(out)!r}: default_corpus('train', corpus_dir=...), load_tokenizers(...), "
         "cached_batches('train', corpus_dir=...)",
     ])
 
@@ -593,7 +585,7 @@ def main(argv=None) -> int:
                                vocab_size=vs, batch_size=a.batch_size, log=lambda line: print(line, flush=True))
             except ValueError as e:  # DataFormatError, or split_pairs' sizes / too few pairs
                 raise DataFormatError(str(e)) from None
-            print(_use_hint(Path(a.out), vs))
+            print(_use_hint(Path(a.out)))
         else:
             corpus = default_corpus(corpus_dir=a.dir)
             for split, pairs in corpus.items():

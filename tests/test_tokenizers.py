@@ -186,6 +186,22 @@ def test_unk_rate_shipped_vs_learned_on_real_text(toks, learned, natural):
         assert own == 0.0  # every character of the file is in a vocabulary learned from it
 
 
+def test_unk_rate_on_unseen_sentences_of_a_user_file(toks, natural, tmp_path):
+    """What a user sees on new sentences: vocabularies learned on 80% of the file, [UNK] counted on
+    the other 20% (split by English sentence), against the shipped vocabularies."""
+    parts = sd.split_pairs(natural, valid=0, test=0.2, seed=0)
+    (tmp_path / "train.tsv").write_text("".join(f"{e}\t{k}\n" for e, k in parts["train"]), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tokenizers.VocabSizeWarning)
+        own = tokenizers.load_tokenizers(tmp_path)
+    for lang, col in (("en", 0), ("ko", 1)):
+        sents = [p[col] for p in parts["test"]]
+        a, b = _unk_rate(toks[col], sents), _unk_rate(own[col], sents)
+        print(f"[UNK] rate on {len(sents)} held-out sentences of {NATURAL.name} ({lang}): shipped vocab "
+              f"{a:.3f}, learned on the other {len(parts['train'])} pairs ({own[col].vocab_size}) {b:.3f}")
+        assert b < a
+
+
 def test_nfd_input_gives_the_same_ids_as_nfc(toks, learned, natural):
     ko_nfc = [p[1] for p in natural]
     ko_nfd = [unicodedata.normalize("NFD", s) for s in ko_nfc]

@@ -24,7 +24,7 @@ stays part of that word (``school,`` and ``school`` are different words).
 
 Skeleton rule (derived from the training data, not from the corpus generator):
 
-- function words: the 150 most frequent words of the normalised training split (ties broken
+- function words: the 50 most frequent words of the normalised training split (ties broken
   alphabetically) stay as themselves;
 - every other word becomes ``X`` plus a coarse suffix tag from its ending: the first of ``-ing``,
   ``-ed``, ``-ly``, ``-s`` that the word ends with (checked in that order), else no tag; punctuation
@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 EVAL_SPLITS = ("valid", "test", "test_long", "test_novel")
-N_FUNCTION_WORDS = 150
+N_FUNCTION_WORDS = 50
 SHORT_MAX_WORDS = 10
 SUFFIXES = ("ing", "ed", "ly", "s")  # checked in this order; the first match wins
 WILDCARD = "\x00"

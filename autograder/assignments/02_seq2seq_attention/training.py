@@ -1,0 +1,76 @@
+"""The calibrated training run of attention_training: data, the grader's composition, the run.
+
+Used by the probe (in the student's process: compose and train the student's layers) and by the
+judge (the held-out gold tokens, recomputed from the shipped corpus, never taken from the record).
+Always the shipped corpus and vocabularies (explicit folder: SEQLAB_CORPUS set by a cell changes nothing).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .cases import (TRAIN_BATCH, TRAIN_EMBED, TRAIN_EPOCHS, TRAIN_LR, TRAIN_MAX_WORDS, TRAIN_N_EVAL,
+                    TRAIN_N_PAIRS, TRAIN_UNITS)
+
+
+def _arrays(pairs, en, ko):
+    """(source, target_in, target_out), int32, right-padded with [PAD] = 0."""
+    src = en.encode([p[0] for p in pairs])
+    tgt = ko.encode([p[1] for p in pairs])
+    x = np.zeros((len(pairs), max(map(len, src))), np.int32)
+    t_in = np.zeros((len(pairs), max(map(len, tgt)) - 1), np.int32)
+    t_out = np.zeros_like(t_in)
+    for i, (s, t) in enumerate(zip(src, tgt)):
+        x[i, :len(s)] = s
+        t_in[i, :len(t) - 1] = t[:-1]
+        t_out[i, :len(t) - 1] = t[1:]
+    return x, t_in, t_out
+
+
+@functools.cache
+def corpus_arrays(n_pairs: int = TRAIN_N_PAIRS, n_eval: int = TRAIN_N_EVAL, max_words: int = TRAIN_MAX_WORDS):
+    """dict(train=(x, t_in, t_out), eval=(x, t_in, t_out), src_vocab, tgt_vocab) from the shipped corpus."""
+    from seqlab import data as sd
+    from seqlab import tokenizers
+
+    folder = sd.DEFAULT_CORPUS_DIR
+    en, ko = tokenizers.load_tokenizers(folder, build=False)
+
+    def short(split, n):
+        return [p for p in sd.default_corpus(split, corpus_dir=folder) if len(p[0].split()) <= max_words][:n]
+
+    return dict(train=_arrays(short("train", n_pairs), en, ko), eval=_arrays(short("valid", n_eval), en, ko),
+                src_vocab=en.vocab_size, tgt_vocab=ko.vocab_size)
+
+
+def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt_vocab,
+            embed=TRAIN_EMBED, units=TRAIN_UNITS):
+    """The grader's model from the student's layers: ([source, target_in]) -> logits (B, T, tgt_vocab)."""
+    import keras
+
+    enc = encoder_cls(src_vocab, embed, units)
+    dec = decoder_cls(tgt_vocab, embed, 2 * units, attention_cls("general"))
+    source = keras.Input((None,), dtype="int32")
+    target_in = keras.Input((None,), dtype="int32")
+    outputs, h, c = enc(source)
+    logits, _ = dec(target_in, outputs, [h, c], source_mask(source))
+    return keras.Model([source, target_in], logits)
+
+
+def train(model, data, seed: int, epochs: int = TRAIN_EPOCHS, batch: int = TRAIN_BATCH, lr: float = TRAIN_LR):
+    """Fit on the training slice (seeded); the argmax predictions on the held-out pairs (int32)."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(lr),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    x, t_in, t_out = data["train"]
+    model.fit([x, t_in], t_out, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
+    xv, tv_in, _ = data["eval"]
+    return model.predict([xv, tv_in], batch_size=256, verbose=0).argmax(-1).astype(np.int32)
+
+
+def token_accuracy(pred, gold) -> float:
+    """Teacher-forced token accuracy over the real (non-[PAD]) gold positions."""
+    mask = gold != 0
+    return float((pred[mask] == gold[mask]).mean())

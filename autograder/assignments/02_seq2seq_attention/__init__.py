@@ -1,0 +1,1 @@
+"""02_seq2seq_attention: encoder and decoder, masked / Bahdanau / Luong attention, the attention decoder, greedy and beam search, error analysis, training."""

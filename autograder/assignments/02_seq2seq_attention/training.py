@@ -10,8 +10,7 @@ import functools
 
 import numpy as np
 
-from .cases import (TRAIN_BATCH, TRAIN_EMBED, TRAIN_EPOCHS, TRAIN_LR, TRAIN_MAX_WORDS, TRAIN_N_EVAL,
-                    TRAIN_N_PAIRS, TRAIN_UNITS)
+from . import cases as C
 
 
 def _arrays(pairs, en, ko):
@@ -28,9 +27,14 @@ def _arrays(pairs, en, ko):
     return x, t_in, t_out
 
 
+def corpus_arrays():
+    """dict(train=(x, t_in, t_out), eval=(x, t_in, t_out), src_vocab, tgt_vocab) from the shipped corpus,
+    with the configuration in cases.py (read at call time, so a calibration can change it)."""
+    return _corpus_arrays(C.TRAIN_N_PAIRS, C.TRAIN_N_EVAL, C.TRAIN_MAX_WORDS)
+
+
 @functools.cache
-def corpus_arrays(n_pairs: int = TRAIN_N_PAIRS, n_eval: int = TRAIN_N_EVAL, max_words: int = TRAIN_MAX_WORDS):
-    """dict(train=(x, t_in, t_out), eval=(x, t_in, t_out), src_vocab, tgt_vocab) from the shipped corpus."""
+def _corpus_arrays(n_pairs, n_eval, max_words):
     from seqlab import data as sd
     from seqlab import tokenizers
 
@@ -44,11 +48,11 @@ def corpus_arrays(n_pairs: int = TRAIN_N_PAIRS, n_eval: int = TRAIN_N_EVAL, max_
                 src_vocab=en.vocab_size, tgt_vocab=ko.vocab_size)
 
 
-def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt_vocab,
-            embed=TRAIN_EMBED, units=TRAIN_UNITS):
+def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt_vocab):
     """The grader's model from the student's layers: ([source, target_in]) -> logits (B, T, tgt_vocab)."""
     import keras
 
+    embed, units = C.TRAIN_EMBED, C.TRAIN_UNITS
     enc = encoder_cls(src_vocab, embed, units)
     dec = decoder_cls(tgt_vocab, embed, 2 * units, attention_cls("general"))
     source = keras.Input((None,), dtype="int32")
@@ -58,10 +62,11 @@ def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt
     return keras.Model([source, target_in], logits)
 
 
-def train(model, data, seed: int, epochs: int = TRAIN_EPOCHS, batch: int = TRAIN_BATCH, lr: float = TRAIN_LR):
-    """Fit on the training slice (seeded); the argmax predictions on the held-out pairs (int32)."""
+def train(model, data):
+    """Fit on the training slice; the argmax predictions on the held-out pairs (int32). Seed first."""
     import keras
 
+    epochs, batch, lr = C.TRAIN_EPOCHS, C.TRAIN_BATCH, C.TRAIN_LR
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
     x, t_in, t_out = data["train"]

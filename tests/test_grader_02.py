@@ -110,7 +110,7 @@ VARIANTS = [
     ("general_without_W", "luong_attention_code",
      [("return ops.matmul(ops.matmul(query, self.W), ops.transpose(values, (0, 2, 1)))",
        "return ops.matmul(query, ops.transpose(values, (0, 2, 1)))")],
-     {"luong_attention/general", "luong_attention/trainable"}, "ignores W"),
+     {"luong_attention/general"}, "ignores W"),
     ("concat_halves_swapped", "luong_attention_code",
      [("ops.matmul(query, self.W[:d_q]), 2)", "ops.matmul(query, self.W[d_q:]), 2)"),
       ("ops.matmul(values, self.W[d_q:]), 1)", "ops.matmul(values, self.W[:d_q]), 1)")],
@@ -205,3 +205,32 @@ def test_training_item_composes_and_runs(reference, monkeypatch):
     broken = namespace(mutate("attention_decoder_code", [("logits = self.out(attentional)", "logits = attentional")]))
     result = grade("attention_training", broken, SEEDS[0])
     assert result.score == 0 and "expected [3," in result.feedback(), result.feedback()
+
+
+SANDBOXED = r"""
+import importlib, json, sys
+import seqlab, keras
+from autograder.worker import _BlockGraderImports
+sys.meta_path.insert(0, _BlockGraderImports())
+for name in list(sys.modules):
+    if _BlockGraderImports.refuses(name):
+        del sys.modules[name]
+items = importlib.import_module("autograder.assignments.02_seq2seq_attention.items").ITEMS
+ns = {"__name__": "__main__"}
+exec(compile(open(sys.argv[1], encoding="utf-8").read(), "<cell answers>", "exec"), ns)
+errors = {i.grade_id: i.probe(ns, 1)["errors"] for i in items if i.grade_id != "attention_training"}
+print(json.dumps(errors))
+"""
+
+
+def test_probes_run_in_the_workers_sandbox():
+    """The student's process refuses the oracles and judges: the probes must not need them."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", SANDBOXED, str(Path(__file__).parent / "fixtures" / "02_reference_answers.py")],
+                          capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    errors = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(errors) == set(FAST_ITEMS) and not any(errors.values()), errors

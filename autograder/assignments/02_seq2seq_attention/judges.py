@@ -283,6 +283,17 @@ def _luong_diagnosis(score, got, case):
     return None
 
 
+def _named_fault(j, score, case):
+    """The fault a case's score shows, by name (None when it is right, raised, or unrecognised)."""
+    key = f"{score}/{case['name']}"
+    got = j.array(f"score/{key}")
+    if j.error_for(f"build/{key}", f"score/{key}") or got is None:
+        return None
+    if close(got, att.luong_score(score, case["query"], case["values"], case["weights"])):
+        return None
+    return _luong_diagnosis(score, got, case)
+
+
 def luong_attention(j, seed):
     if not constructed(j, "construct", "`LuongAttention`"):
         return
@@ -290,6 +301,7 @@ def luong_attention(j, seed):
     bad_weights, built, unused_W = [], 0, set()
     for score, score_cases in all_cases.items():
         share = (0.75 if score == "location" else 1.0) / len(score_cases)
+        named = [d for case in score_cases if (d := _named_fault(j, score, case))]
         for case in score_cases:
             key = f"{score}/{case['name']}"
             err = j.error_for(f"build/{key}")
@@ -307,10 +319,11 @@ def luong_attention(j, seed):
                 continue
             expected = att.luong_score(score, case["query"], case["values"], case["weights"])
             got, err = j.array(f"score/{key}"), j.error_for(f"score/{key}")
-            diagnosis = None if err or close(got, expected) else _luong_diagnosis(score, got, case)
-            if diagnosis == hints.LU_GENERAL_IS_DOT:
+            if hints.LU_GENERAL_IS_DOT in named:
                 unused_W.add(score)
-            j.add(score, not err and close(got, expected), _raised(err) if err else diagnosis or hints.LU_SCORE[score], share)
+            # a fault named on one case explains the others (e.g. the same fault raising on d_q != d_v)
+            j.add(score, not err and close(got, expected), named[0] if named else _raised(err) if err else
+                  hints.LU_SCORE[score], share)
         if score == "location":
             key = f"location/{score_cases[0]['name']}"
             err = j.error_for(f"build/{key}") or j.error_for(f"call/{key}")

@@ -182,14 +182,17 @@ def masked_attention(p, seed):
 
 
 def _attention_model(layer, d_q, d_v, with_mask=True):
-    """keras.Model([query, values(, mask)]) -> context: a small functional model around an attention layer."""
+    """keras.Model([query, values(, mask)]) -> context: a small functional model around an attention layer.
+
+    Without a mask (the fit steps) a grader Dense follows, so the step runs even when the layer's own
+    weights get no gradient (a score that ignores W): 'trainable' then names the weight that did not move."""
     import keras
 
     qi, vi = keras.Input((None, d_q)), keras.Input((None, d_v))
     if with_mask:
         mi = keras.Input((None,), dtype="bool")
         return keras.Model([qi, vi, mi], as_list(layer(qi, vi, mask=mi))[0])
-    return keras.Model([qi, vi], as_list(layer(qi, vi))[0])
+    return keras.Model([qi, vi], keras.layers.Dense(d_v)(as_list(layer(qi, vi))[0]))
 
 
 def _assign(layer, weights: dict):

@@ -530,10 +530,12 @@ def plot_attention(weights, source_tokens, target_tokens, title: str | None = No
     return ax
 
 
-def plot_bleu_by_length(buckets, scores: dict, counts=None, train_max: int | None = None, ax=None):
+def plot_bleu_by_length(buckets, scores: dict, counts=None, train_max: int | None = None, ax=None,
+                        ylabel: str = "BLEU"):
     """BLEU per source-length bucket, one line per model. ``buckets``: labels such as ``"1-8"``;
     ``scores``: ``{model name: [BLEU per bucket]}``; ``counts``: sentences per bucket (shown under
-    the labels); ``train_max``: draw a line after the last bucket within the training lengths."""
+    the labels); ``train_max``: draw a line after the bucket of that index (the last one within the
+    training lengths); ``ylabel``: another per-bucket measure can be drawn the same way."""
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
@@ -547,7 +549,7 @@ def plot_bleu_by_length(buckets, scores: dict, counts=None, train_max: int | Non
         ax.text(train_max + 0.55, ax.get_ylim()[1] * 0.95, "longer than any\ntraining sentence", fontsize=8,
                 va="top", color="gray")
     ax.set_xlabel("source length (English words)")
-    ax.set_ylabel("BLEU")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.legend()
     return ax

@@ -234,3 +234,43 @@ def test_probes_run_in_the_workers_sandbox():
     assert proc.returncode == 0, proc.stderr[-3000:]
     errors = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(errors) == set(FAST_ITEMS) and not any(errors.values()), errors
+
+
+SHRINKING_GREEDY = '''
+
+def greedy_decode(step_fn, state, max_len, start_id=START_ID, end_id=END_ID):
+    """Another correct style: only the unfinished rows go to step_fn."""
+    B = len(state[0])
+    out = np.zeros((B, max_len), dtype=np.int32)
+    rows = np.arange(B)
+    tokens = np.full(B, start_id)
+    for t in range(max_len):
+        logits, state = step_fn(tokens, state)
+        tokens = np.argmax(logits, axis=-1)
+        out[rows, t] = tokens
+        alive = tokens != end_id
+        rows, tokens, state = rows[alive], tokens[alive], [s[alive] for s in state]
+        if len(rows) == 0:
+            break
+    return out
+'''
+
+# other correct styles: full marks on every item their cell feeds
+ALTERNATIVES = [
+    ("additive_mask", "masked_attention_code",
+     [("scores = ops.where(keep, scores, ops.cast(NEG_INF, scores.dtype))",
+       "scores = scores + (1.0 - ops.cast(keep, scores.dtype)) * NEG_INF")]),
+    ("tanh_outside_W_c", "attention_decoder_code",
+     [('keras.layers.Dense(units, activation="tanh", use_bias=False)', "keras.layers.Dense(units, use_bias=False)"),
+      ("attentional = self.W_c(", "attentional = ops.tanh(self.W_c("),
+      ("ops.concatenate([context, s], axis=-1))", "ops.concatenate([context, s], axis=-1)))")]),
+    ("greedy_shrinks_the_batch", "greedy_decoding_code", [("    return out\n", "    return out\n" + SHRINKING_GREEDY)]),
+]
+
+
+@pytest.mark.parametrize("vid, cell, edits", ALTERNATIVES, ids=[v[0] for v in ALTERNATIVES])
+def test_other_correct_styles_get_full_marks(vid, cell, edits):
+    ns = namespace(mutate(cell, edits))
+    for grade_id in CELL_ITEMS[cell]:
+        result = grade(grade_id, ns, SEEDS[1])
+        assert result.score == result.max_points, result.feedback()

@@ -3,14 +3,19 @@
 This list is the only place the assignment's points live; a test proves the notebook's nbgrader points
 equal them. Total: 32 points.
 """
+import importlib.util
+
 from autograder.item import Item
 from autograder.records import ARRAY, FLOAT, INT, SHAPE, SHAPES, STRS
 
 A = "02_seq2seq_attention"
 L = "keras.layers."
-# what the attention parts ask the student to write (keras_hub is not installed, so its samplers and
-# layers need no entry: nothing could import them)
+# what the attention parts ask the student to write
 ATTENTION_BUILTINS = (L + "Attention", L + "AdditiveAttention", L + "MultiHeadAttention", "keras.ops.dot_product_attention")
+# keras_hub's samplers decode as the decoding parts ask; the kit does not install keras_hub, so they are
+# refused only where it is importable (find_spec imports nothing)
+SAMPLERS = (("keras_hub.samplers.GreedySampler", "keras_hub.samplers.BeamSampler")
+            if importlib.util.find_spec("keras_hub") is not None else ())
 ENCODER_ALLOWS = (L + "Embedding", L + "LSTM", L + "Bidirectional")
 DECODER_ALLOWS = (L + "Embedding", L + "LSTM", L + "Dense")
 
@@ -63,12 +68,12 @@ ITEMS = [
     Item(A, "greedy_decoding", "Greedy decoding",
          checks=(("argmax", 1.0), ("stops at END", 0.5), ("batching", 0.5)),
          needs=("greedy_decode",), probe_fn="greedy_decoding", judge_fn="greedy_decoding",
-         record={"*/out": ARRAY, "*/calls": INT, "*/rows": INT, "*/one/*": ARRAY}, timeout_s=90),
+         record={"*/out": ARRAY, "*/calls": INT, "*/rows": INT, "*/one/*": ARRAY}, refuses=SAMPLERS, timeout_s=90),
     Item(A, "beam_search", "Beam search with length normalization",
          checks=(("width 1 is greedy", 0.75), ("matches the oracle", 1.0), ("exhaustive", 1.0),
                  ("length normalization", 0.75), ("scores", 0.75), ("batching", 0.75)),
          needs=("beam_search",), probe_fn="beam_search", judge_fn="beam_search",
-         record={"*/n": INT, "*/tokens": ARRAY, "*/scores": ARRAY}, timeout_s=120),
+         record={"*/n": INT, "*/tokens": ARRAY, "*/scores": ARRAY}, refuses=SAMPLERS, timeout_s=120),
     Item(A, "beam_error_analysis", "Beam search error analysis",
          checks=(("log prob", 0.75), ("verdicts", 0.75), ("fractions", 0.5)),
          needs=("sequence_log_prob", "beam_error_analysis"), probe_fn="beam_error_analysis",
@@ -79,5 +84,5 @@ ITEMS = [
          checks=(("model", 0.5), ("learns", 2.5)),
          needs=("Encoder", "AttentionDecoder", "LuongAttention", "source_mask"), probe_fn="attention_training",
          judge_fn="attention_training", record={"model/out": SHAPE, "train/pred": ARRAY},
-         refuses=ATTENTION_BUILTINS, allows=ENCODER_ALLOWS + (L + "Dense",), timeout_s=240, memory_mb=3072),
+         refuses=ATTENTION_BUILTINS, timeout_s=240, memory_mb=3072),
 ]

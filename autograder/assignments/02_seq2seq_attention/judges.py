@@ -125,12 +125,13 @@ def decoder(j, seed):
     given = _decoder_oracle(case, case["state"])
     zeros = _decoder_oracle(case, [np.zeros_like(s) for s in case["state"]])
     swapped = _decoder_oracle(case, case["state"][::-1])
-    # which initial state the student's decoder uses: 'initial state' charges ignoring it, once
-    mode = given if close(logits, given[0]) else zeros if close(logits, zeros[0]) else None
+    # which initial state the student's decoder uses: ignoring it or swapping h and c is charged in 'initial
+    # state' only, and 'return_state' is judged against the states that follow from what the decoder used
+    mode = next((m for m in (given, zeros, swapped) if close(logits, m[0])), None)
     if err:
         j.fail("numerics", _raised(err, hints.DEC_LAYOUT))
     else:
-        j.add("numerics", mode is not None, hints.DEC_STATE_SWAPPED if close(logits, swapped[0]) else hints.DEC_NUMERICS)
+        j.add("numerics", mode is not None, hints.DEC_NUMERICS)
     other = j.array("other/0")
     other_ref = _decoder_oracle(case, case["other"])[0]
     err = err or j.error_for("other")
@@ -140,6 +141,8 @@ def decoder(j, seed):
         j.fail("initial state", "not checked: the logits have the wrong shape")
     elif close(other[:, 0], logits[:, 0]):
         j.fail("initial state", hints.DEC_INITIAL_IGNORED)
+    elif mode is swapped:
+        j.fail("initial state", hints.DEC_STATE_SWAPPED)
     else:  # the first step follows the initial state; exactly as the oracle says when the numerics are right
         j.add("initial state", mode is None or (close(logits[:, 0], given[0][:, 0]) and close(other[:, 0], other_ref[:, 0])),
               hints.DEC_INITIAL)

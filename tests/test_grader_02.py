@@ -277,3 +277,17 @@ def test_other_correct_styles_get_full_marks(vid, cell, edits):
     for grade_id in CELL_ITEMS[cell]:
         result = grade(grade_id, ns, SEEDS[1])
         assert result.score == result.max_points, result.feedback()
+
+
+def test_probes_raise_no_warnings(reference):
+    """A hidden test cell must not write to stderr (nbgrader): Keras's mask, build and no-gradient warnings
+    from the prescribed designs or a faulty answer stay inside the probe."""
+    import warnings
+
+    edits = next(v[2] for v in VARIANTS if v[0] == "general_without_W")  # no gradient for W
+    faulty = namespace(mutate("luong_attention_code", edits))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for grade_id, ns in (("bahdanau_attention", reference), ("attention_decoder", reference), ("luong_attention", faulty)):
+            ITEMS[grade_id].probe(ns, 3)
+    assert not caught, [str(w.message)[:200] for w in caught]

@@ -551,5 +551,5 @@ def plot_bleu_by_length(buckets, scores: dict, counts=None, train_max: int | Non
     ax.set_xlabel("source length (English words)")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.legend()
+    ax.legend(loc="lower left", fontsize=8)
     return ax

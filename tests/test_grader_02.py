@@ -1,11 +1,10 @@
-"""Development test of the 02_seq2seq_attention grader (temporary: the mutant catalogue and the points
-table replace it once the master notebook exists).
+"""The 02_seq2seq_attention grader on answers held in a namespace (no notebook, no kernel): fast checks that
+complement the mutant catalogue (tests/mutants/02_seq2seq_attention.py, graded from real notebooks).
 
-The reference answers (tests/fixtures/02_reference_answers.py, test data, never an oracle) get full
-marks on every item for three seeds; hand-made faulty variants lose points exactly on the sub-checks
-that name their fault, with feedback that says it, and keep full marks on the other items their cell
-feeds. Items are loaded from the package directly (the registry finds an assignment only once its
-master notebook exists) and graded on the same path as `grade_namespace_item`: probe, records
+The reference answers (tests/fixtures/02_reference_answers.py, test data, never an oracle) get full marks on
+every item for three seeds; answers that score nothing get 0 without crashing; other correct styles (an
+additive mask, tanh outside W_c, a greedy decoder that shrinks its batch) keep full marks; the probes run in
+the worker's sandbox and write no warnings. Graded on the same path as `grade_namespace_item`: probe, records
 dump/load/validate, judge.
 """
 from __future__ import annotations
@@ -181,17 +180,7 @@ def mutate(cell: str, edits) -> str:
     return REFERENCE[:start] + block + REFERENCE[end:]
 
 
-@pytest.mark.parametrize("vid, cell, edits, failing, says", VARIANTS, ids=[v[0] for v in VARIANTS])
-def test_faulty_variant_loses_exactly_the_intended_sub_checks(vid, cell, edits, failing, says):
-    ns = namespace(mutate(cell, edits))
-    lost, feedback = set(), []
-    for grade_id in CELL_ITEMS[cell]:
-        result = grade(grade_id, ns, SEEDS[0])
-        lost |= {f"{grade_id}/{c.name}" for c in result.checks if not c.passed}
-        feedback.append(result.feedback())
-    text = "\n".join(feedback)
-    assert lost == failing, text
-    assert says in text, text
+# (the same faults, applied to the master notebook and graded end to end: tests/mutants/02_seq2seq_attention.py)
 
 
 def test_training_item_composes_and_runs(reference, monkeypatch):

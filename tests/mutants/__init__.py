@@ -21,12 +21,16 @@ class Mutant:
     says: str = ""
     checks: tuple = ()
     count: int = 1  # how many times `find` occurs in the cell (all are replaced)
+    also: tuple = ()  # further (find, replace) edits of the same cell, each occurring once
 
     def apply(self, nb):
         """A copy of notebook `nb` with this bug in it (`find` None: the whole cell is replaced)."""
         from tests.helpers import mutate
 
-        return mutate(nb, self.cell, self.find, self.replace, self.count)
+        nb = mutate(nb, self.cell, self.find, self.replace, self.count)
+        for find, replace in self.also:
+            nb = mutate(nb, self.cell, find, replace)
+        return nb
 
 
 def catalogue(assignment: str) -> list[Mutant]:

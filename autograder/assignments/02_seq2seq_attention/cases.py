@@ -312,17 +312,19 @@ def error_analysis_cases(seed):
 
 
 # ---- attention training (grader-run) --------------------------------------------------------------------
-# TODO-CALIBRATE: every constant of this block is provisional; another engineer calibrates them on the
-# reference (<= 60 s on 2 CPU cores) and on plausible broken models. Keep them easy to change (training.py
-# reads them at call time). First look (reference, seed 1, shared 2-core machine): held-out accuracy
-# 0.39 / 0.43 / 0.47 / 0.51 after 4 / 5 / 6 / 8 epochs, ~6 s per epoch after a ~20 s first epoch.
-TRAIN_N_PAIRS = 2000  # TODO-CALIBRATE  training pairs: the first ones of the train split with <= TRAIN_MAX_WORDS
-TRAIN_MAX_WORDS = 5  # TODO-CALIBRATE  English words per source sentence
-TRAIN_N_EVAL = 300  # TODO-CALIBRATE  held-out pairs (valid split, same length filter)
-TRAIN_EPOCHS = 8  # TODO-CALIBRATE
-TRAIN_BATCH = 64  # TODO-CALIBRATE
-TRAIN_EMBED = 64  # TODO-CALIBRATE  embedding size of encoder and decoder
-TRAIN_UNITS = 64  # TODO-CALIBRATE  encoder LSTM units (the decoder gets 2 * units)
-TRAIN_LR = 5e-3  # TODO-CALIBRATE  Adam
-TRAIN_PASS_ACC = 0.45  # TODO-CALIBRATE  teacher-forced token accuracy on the held-out pairs: full credit
-TRAIN_PARTIAL_ACC = 0.30  # TODO-CALIBRATE  half credit from here up to TRAIN_PASS_ACC
+# Calibrated on the reference (2 CPU cores, 2026-11-29; /tmp scripts, numbers in the closing note of
+# issue 8): held-out token accuracy 0.506 / 0.517 / 0.516 for seeds 1 / 2 / 3 in 16-21 s of training.
+# At this budget (sentences of <= 5 words, 8 epochs) the run does NOT separate attention from its absence:
+# the same model with the context zeroed reaches 0.500 / 0.495, with the mask ignored 0.515 / 0.494 / 0.480.
+# So the item checks that the student's composed model learns (a model that does not learn, or learns
+# far too slowly, stays below); the attention parts are judged by their own items.
+TRAIN_N_PAIRS = 2000  # training pairs: the first ones of the train split with <= TRAIN_MAX_WORDS
+TRAIN_MAX_WORDS = 5  # English words per source sentence
+TRAIN_N_EVAL = 300  # held-out pairs (valid split, same length filter)
+TRAIN_EPOCHS = 8
+TRAIN_BATCH = 64
+TRAIN_EMBED = 64  # embedding size of encoder and decoder
+TRAIN_UNITS = 64  # encoder LSTM units (the decoder gets 2 * units)
+TRAIN_LR = 5e-3  # Adam
+TRAIN_PASS_ACC = 0.40  # teacher-forced token accuracy on the held-out pairs: full credit
+TRAIN_PARTIAL_ACC = 0.25  # half credit from here up to TRAIN_PASS_ACC

@@ -8,6 +8,18 @@ import os
 import tempfile
 
 
+def config_clone(probe, key: str, layer, *args) -> None:
+    """Probe (inside the caller's step): the first output of `layer(*args)` (`key/original`) and of
+    `from_config(get_config())` with the layer's weights copied over (`key/out`)."""
+    from autograder.probing import as_list
+
+    probe.put(f"{key}/original", as_list(layer(*args))[0])
+    clone = type(layer).from_config(layer.get_config())
+    clone(*args)  # builds the clone's own (fresh) weights, then the originals are copied over
+    clone.set_weights(layer.get_weights())
+    probe.put(f"{key}/out", as_list(clone(*args))[0])
+
+
 def keras_roundtrip(probe, key: str, model, x, custom_objects: dict) -> None:
     """Probe: outputs of `model` on x before (`key/before`) and after (`key/after`) a .keras round trip."""
     import keras

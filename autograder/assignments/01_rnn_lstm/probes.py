@@ -8,7 +8,7 @@ import numpy as np
 
 from autograder.checks.construct import construct
 from autograder.checks.fitstep import fit_step
-from autograder.checks.roundtrip import keras_roundtrip
+from autograder.checks.roundtrip import config_clone, keras_roundtrip
 from autograder.checks.symbolic import symbolic
 from autograder.probing import as_list, shape_of
 
@@ -179,12 +179,7 @@ def bidirectional_encoder(p, seed):
 
     symbolic(p, "symbolic", functional, concrete=case["x"])
     with p.step("config"):
-        encoder = make()
-        p.put("config/original", as_list(encoder(case["x"]))[0])
-        clone = cls.from_config(encoder.get_config())
-        clone(case["x"])
-        clone.set_weights(encoder.get_weights())
-        p.put("config/out", as_list(clone(case["x"]))[0])
+        config_clone(p, "config", make(), case["x"])
 
 
 def train_adding(build_model, rnn_cell, seed: int, steps: int = ADD_STEPS, length: int = ADD_T):

@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.checks.construct import construct
 from autograder.checks.fitstep import fit_step
-from autograder.checks.roundtrip import keras_roundtrip
+from autograder.checks.roundtrip import config_clone, keras_roundtrip
 from autograder.checks.symbolic import symbolic
 from autograder.probing import as_list, shape_of
 
@@ -97,12 +97,7 @@ def encoder(p, seed):
 
     symbolic(p, "symbolic", functional, concrete=case["tokens"])
     with p.step("config"):
-        enc = make()
-        p.put("config/original", as_list(enc(case["tokens"]))[0])
-        clone = cls.from_config(enc.get_config())
-        clone(case["tokens"])
-        clone.set_weights(enc.get_weights())
-        p.put("config/out", as_list(clone(case["tokens"]))[0])
+        config_clone(p, "config", make(), case["tokens"])
     with p.step("train"):
         enc = cls(C.ENC_V, C.ENC_E, C.ENC_U)
         inputs = keras.Input((C.ENC_S,), dtype="int32")
@@ -133,13 +128,7 @@ def decoder(p, seed):
     with p.step("with_state"):
         _put_outputs(p, "with_state", make()(case["tokens"], [_tensor(s) for s in case["state"]], return_state=True))
     with p.step("config"):
-        dec = make()
-        state = [_tensor(s) for s in case["state"]]
-        p.put("config/original", as_list(dec(case["tokens"], state))[0])
-        clone = cls.from_config(dec.get_config())
-        clone(case["tokens"], state)
-        clone.set_weights(dec.get_weights())
-        p.put("config/out", as_list(clone(case["tokens"], state))[0])
+        config_clone(p, "config", make(), case["tokens"], [_tensor(s) for s in case["state"]])
 
 
 # ---- attention layers ------------------------------------------------------------------------------------
@@ -335,13 +324,7 @@ def attention_decoder(p, seed):
     with p.step("padded"):
         _put_outputs(p, "padded", make(case["weights"])(tokens, enc, state(), _tensor(case["padded_mask"])))
     with p.step("config"):
-        dec = make(case["weights"])
-        args = (tokens, enc, state(), _tensor(case["padded_mask"]))
-        p.put("config/original", as_list(dec(*args))[0])
-        clone = cls.from_config(dec.get_config())
-        clone(*args)
-        clone.set_weights(dec.get_weights())
-        p.put("config/out", as_list(clone(*args))[0])
+        config_clone(p, "config", make(case["weights"]), tokens, enc, state(), _tensor(case["padded_mask"]))
     with p.step("train"):
         dec = cls(C.AD_V, C.AD_E, C.AD_U, attention())
         ti = keras.Input((C.AD_T,), dtype="int32")

@@ -21,9 +21,9 @@ import seqlab  # noqa: F401  (silences TF before keras import)
 import keras
 from keras import ops
 
+from seqlab.checks import _close, _diff  # the tolerances and messages of every visible check
 from seqlab.tokenizers import END_ID, PAD_ID, START_ID
 
-_RTOL, _ATOL = 1e-4, 1e-5
 
 
 _COUNT = [0]
@@ -45,18 +45,6 @@ def _done(title: str) -> None:
 
 def _np(x) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x))
-
-
-def _close(a, b, rtol=_RTOL, atol=_ATOL) -> bool:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)
-
-
-def _diff(a, b) -> str:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.shape != b.shape:
-        return f"shape {a.shape}, expected {b.shape}"
-    return f"max abs difference {np.abs(a - b).max():.3g}"
 
 
 def _fmt(x, digits: int = 4) -> str:

@@ -2,6 +2,9 @@
 
 `fails` lists the items the mutant must lose points on; every other item must keep full marks.
 `checks` is the exact set of sub-checks that must fail; `says` a phrase its feedback must contain.
+attention_training trains the grader's composition, whose decoder starts from zero states: a bug that
+stops the context from carrying the source (softmax over the query axis, inverted mask) fails it too;
+an ignored mask does not (training learns to outscore the zero padding states), see cases.py.
 """
 from tests.mutants import Mutant
 
@@ -29,12 +32,14 @@ ATTENTION_ITEMS = {
 MUTANTS = [
     # ---- the base class: mask, softmax, weighted sum
     Mutant("softmax_over_query_axis", BASE, "weights = ops.softmax(scores, axis=-1)", "weights = ops.softmax(scores, axis=1)",
-           ("masked_attention",), says="query axis", checks=("masked_attention/softmax axis",)),
+           ("masked_attention", "attention_training"), says="query axis",
+           checks=("masked_attention/softmax axis", "attention_training/learns")),
     Mutant("mask_ignored", BASE, "        if mask is not None:\n", "        if False:\n",
            ("masked_attention",), says="mask is ignored", checks=("masked_attention/masked weights",)),
     Mutant("mask_inverted", BASE, 'keep = ops.expand_dims(ops.cast(mask, "bool"), 1)',
            'keep = ops.logical_not(ops.expand_dims(ops.cast(mask, "bool"), 1))',
-           ("masked_attention",), says="inverted", checks=("masked_attention/masked weights",)),
+           ("masked_attention", "attention_training"), says="inverted",
+           checks=("masked_attention/masked weights", "attention_training/learns")),
     Mutant("uses_keras_attention", BASE, "        scores = self.score(query, values)",
            "        keras.layers.Attention()\n        scores = self.score(query, values)",
            (*ATTENTION_ITEMS, "attention_training"), says="from scratch",

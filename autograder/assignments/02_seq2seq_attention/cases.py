@@ -312,19 +312,25 @@ def error_analysis_cases(seed):
 
 
 # ---- attention training (grader-run) --------------------------------------------------------------------
-# Calibrated on the reference (2 CPU cores, 2026-11-29; /tmp scripts, numbers in the closing note of
-# issue 8): held-out token accuracy 0.506 / 0.517 / 0.516 for seeds 1 / 2 / 3 in 16-21 s of training.
-# At this budget (sentences of <= 5 words, 8 epochs) the run does NOT separate attention from its absence:
-# the same model with the context zeroed reaches 0.500 / 0.495, with the mask ignored 0.515 / 0.494 / 0.480.
-# So the item checks that the student's composed model learns (a model that does not learn, or learns
-# far too slowly, stays below); the attention parts are judged by their own items.
-TRAIN_N_PAIRS = 2000  # training pairs: the first ones of the train split with <= TRAIN_MAX_WORDS
+# The grader's composition gives the decoder ZERO initial states (training.compose): everything the decoder
+# learns about the source reaches it through the attention context, so a model without working attention
+# can only learn the Korean language model. The held-out sources are padded to TRAIN_EVAL_PAD positions
+# (a model that honours the [PAD] mask predicts exactly as without the padding).
+# Calibrated on the reference (2 CPU cores, 2026-11-29, numbers in the closing note of issue 8):
+#   reference (LuongAttention("general")): held-out token accuracy 0.793 / 0.792 for seeds 1 / 3 (43-46 s of
+#   training; with 4 epochs, seeds 1 / 2 / 3 gave 0.667 / 0.841 / 0.723);
+#   context zeroed (no attention) 0.517, mask inverted 0.514: both miss the partial threshold.
+#   Mask ignored: 0.775, it passes. The padded encoder outputs are zero vectors (the masked LSTM), their
+#   "general" score is 0, and training makes the real scores large enough to outweigh them; that bug is
+#   caught by masked_attention (masked weights exactly zero) and attention_decoder (mask passed) instead.
+TRAIN_N_PAIRS = 9000  # training pairs: the first ones of the train split with <= TRAIN_MAX_WORDS (all 8,117)
 TRAIN_MAX_WORDS = 5  # English words per source sentence
 TRAIN_N_EVAL = 300  # held-out pairs (valid split, same length filter)
-TRAIN_EPOCHS = 8
-TRAIN_BATCH = 64
+TRAIN_EVAL_PAD = 40  # held-out sources are right-padded with [PAD] to this many positions
+TRAIN_EPOCHS = 5
+TRAIN_BATCH = 32
 TRAIN_EMBED = 64  # embedding size of encoder and decoder
 TRAIN_UNITS = 64  # encoder LSTM units (the decoder gets 2 * units)
-TRAIN_LR = 5e-3  # Adam
-TRAIN_PASS_ACC = 0.40  # teacher-forced token accuracy on the held-out pairs: full credit
-TRAIN_PARTIAL_ACC = 0.25  # half credit from here up to TRAIN_PASS_ACC
+TRAIN_LR = 1e-2  # Adam
+TRAIN_PASS_ACC = 0.68  # teacher-forced token accuracy on the held-out pairs: full credit
+TRAIN_PARTIAL_ACC = 0.60  # half credit from here up to TRAIN_PASS_ACC

@@ -148,8 +148,12 @@ FRACTIONS_NONE = "with no error at all, both fractions should be 0.0 (no divisio
 
 # ---- training
 TRAIN_MODEL = ("the grader composes Encoder(V_src, E, U), AttentionDecoder(V_tgt, E, 2U, LuongAttention('general')) "
-               "and source_mask into a model ([source, target_in]) -> logits (B, T, V_tgt)")
+               "and source_mask into a model ([source, target_in]) -> logits (B, T, V_tgt), the decoder starting "
+               "from zero states")
 TRAIN_SLOW = ("after the calibrated run the held-out token accuracy is {acc:.3f} (full credit at >= {pass_at}): the "
               "model learns, slowly")
 TRAIN_FAIL = ("after the calibrated run the held-out token accuracy is {acc:.3f}; full credit needs >= {pass_at}. "
-              "Check the layers the model is built from (encoder states, attention, the decoder's [c; s])")
+              "In this run the decoder starts from zero states, so it learns about the source only through the "
+              "attention context, and the held-out sources carry extra [PAD]: check that the context is the "
+              "weighted sum of the encoder outputs, that the weights are a softmax over source positions, and that "
+              "the source mask is passed and applied")

@@ -13,11 +13,11 @@ import numpy as np
 from . import cases as C
 
 
-def _arrays(pairs, en, ko):
-    """(source, target_in, target_out), int32, right-padded with [PAD] = 0."""
+def _arrays(pairs, en, ko, source_len=0):
+    """(source, target_in, target_out), int32, right-padded with [PAD] = 0 (sources to at least source_len)."""
     src = en.encode([p[0] for p in pairs])
     tgt = ko.encode([p[1] for p in pairs])
-    x = np.zeros((len(pairs), max(map(len, src))), np.int32)
+    x = np.zeros((len(pairs), max(source_len, *map(len, src))), np.int32)
     t_in = np.zeros((len(pairs), max(map(len, tgt)) - 1), np.int32)
     t_out = np.zeros_like(t_in)
     for i, (s, t) in enumerate(zip(src, tgt)):
@@ -30,11 +30,11 @@ def _arrays(pairs, en, ko):
 def corpus_arrays():
     """dict(train=(x, t_in, t_out), eval=(x, t_in, t_out), src_vocab, tgt_vocab) from the shipped corpus,
     with the configuration in cases.py (read at call time, so a calibration can change it)."""
-    return _corpus_arrays(C.TRAIN_N_PAIRS, C.TRAIN_N_EVAL, C.TRAIN_MAX_WORDS)
+    return _corpus_arrays(C.TRAIN_N_PAIRS, C.TRAIN_N_EVAL, C.TRAIN_MAX_WORDS, C.TRAIN_EVAL_PAD)
 
 
 @functools.cache
-def _corpus_arrays(n_pairs, n_eval, max_words):
+def _corpus_arrays(n_pairs, n_eval, max_words, eval_pad):
     from seqlab import data as sd
     from seqlab import tokenizers
 
@@ -44,12 +44,15 @@ def _corpus_arrays(n_pairs, n_eval, max_words):
     def short(split, n):
         return [p for p in sd.default_corpus(split, corpus_dir=folder) if len(p[0].split()) <= max_words][:n]
 
-    return dict(train=_arrays(short("train", n_pairs), en, ko), eval=_arrays(short("valid", n_eval), en, ko),
+    return dict(train=_arrays(short("train", n_pairs), en, ko), eval=_arrays(short("valid", n_eval), en, ko, eval_pad),
                 src_vocab=en.vocab_size, tgt_vocab=ko.vocab_size)
 
 
 def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt_vocab):
-    """The grader's model from the student's layers: ([source, target_in]) -> logits (B, T, tgt_vocab)."""
+    """The grader's model from the student's layers: ([source, target_in]) -> logits (B, T, tgt_vocab).
+
+    The decoder starts from zero states, not the encoder's final states: whatever it learns about the source
+    comes through the attention context (so the run tells a working attention from a broken one)."""
     import keras
 
     embed, units = C.TRAIN_EMBED, C.TRAIN_UNITS
@@ -57,8 +60,9 @@ def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt
     dec = decoder_cls(tgt_vocab, embed, 2 * units, attention_cls("general"))
     source = keras.Input((None,), dtype="int32")
     target_in = keras.Input((None,), dtype="int32")
-    outputs, h, c = enc(source)
-    logits, _ = dec(target_in, outputs, [h, c], source_mask(source))
+    outputs, h, _ = enc(source)
+    zeros = keras.ops.zeros_like(h)  # (B, 2U)
+    logits, _ = dec(target_in, outputs, [zeros, zeros], source_mask(source))
     return keras.Model([source, target_in], logits)
 
 

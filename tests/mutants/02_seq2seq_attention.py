@@ -3,7 +3,8 @@
 `fails` lists the items the mutant must lose points on; every other item must keep full marks.
 `checks` is the exact set of sub-checks that must fail; `says` a phrase its feedback must contain.
 attention_training trains the grader's composition, whose decoder starts from zero states: a bug that
-stops the context from carrying the source (softmax over the query axis, inverted mask) fails it too;
+stops the context from carrying the source (softmax over the query axis, inverted mask, logits from s_t
+instead of the attentional state) fails it too;
 an ignored mask does not (training learns to outscore the zero padding states), see cases.py.
 """
 from tests.mutants import Mutant
@@ -72,6 +73,11 @@ MUTANTS = [
     Mutant("attention_decoder_s_then_c", ATT_DEC, "ops.concatenate([context, s], axis=-1)",
            "ops.concatenate([s, context], axis=-1)",
            ("attention_decoder",), says="[s_t; c_t]", checks=("attention_decoder/concat order",)),
+    Mutant("attention_decoder_skips_attentional_state", ATT_DEC, "logits = self.out(attentional)",
+           "logits = self.out(s)",
+           ("attention_decoder", "attention_training"), says="did not change W_c",
+           checks=("attention_decoder/numerics", "attention_decoder/concat order", "attention_decoder/trainable",
+                   "attention_training/learns")),
     Mutant("attention_decoder_mask_not_passed", ATT_DEC, "self.attention(s, enc_outputs, mask=source_mask)",
            "self.attention(s, enc_outputs)",
            ("attention_decoder",), says="pass source_mask", checks=("attention_decoder/mask passed",)),

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.oracles.attention import NEG_INF, softmax
+from autograder.oracles.attention import NEG_INF, _f64, softmax
 
 MHA_KEYS = ("query_kernel", "query_bias", "key_kernel", "key_bias",
             "value_kernel", "value_bias", "output_kernel", "output_bias")
@@ -40,10 +40,6 @@ key_kernel (d_k, H, dh), key_bias (H, dh), value_kernel (d_v, H, dv), value_bias
 output_kernel (H, dv, d_out), output_bias (d_out,)."""
 
 _SUBLAYERS = (("query", "query_dense"), ("key", "key_dense"), ("value", "value_dense"), ("output", "output_dense"))
-
-
-def _f64(*arrays):
-    return [np.asarray(a, np.float64) for a in arrays]
 
 
 # ---- positional encoding -------------------------------------------------------------------------

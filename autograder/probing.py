@@ -7,7 +7,9 @@ different numbers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import traceback
+import warnings
 
 import numpy as np
 
@@ -50,6 +52,34 @@ def to_numpy(value) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         value = keras.ops.convert_to_numpy(value)
     return np.asarray(value, dtype=np.float64)
+
+
+def quiet(probe_fn):
+    """Decorator: silence every warning raised while a probe runs. Keras warns (to stderr) when a layer without
+    supports_masking gets `mask=`, when a composite layer without build() is built by a functional model, and
+    when a weight gets no gradient (a faulty layer); a graded cell must not write to stderr (nbgrader), and a
+    probe's only output is its record."""
+    @functools.wraps(probe_fn)
+    def run(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return probe_fn(*args, **kwargs)
+
+    return run
+
+
+def put_outputs(probe, key: str, outs, n: int = 4) -> None:
+    """Record a layer's outputs (one tensor or a tuple) as `key/n` (how many) and `key/0` ... `key/{n-1}`."""
+    outs = as_list(outs)
+    probe.put(f"{key}/n", len(outs))
+    for i, o in enumerate(outs[:n]):
+        probe.put(f"{key}/{i}", o)
+
+
+def weight_path(variable) -> str:
+    """A readable, unique name of a sub-layer's weight: its path without the outer layer's name."""
+    path = str(getattr(variable, "path", variable.name))
+    return path.split("/", 1)[1] if "/" in path else path
 
 
 def as_list(states) -> list:

@@ -27,7 +27,7 @@ STR, STRS = "str", "strs"
 KINDS = (ARRAY, SHAPE, SHAPES, INT, INTS, FLOAT, BOOL, BOOLS, STR, STRS)
 
 MAX_ARRAY_ELEMENTS = 2_000_000  # 16 MB of float64 per array
-MAX_ITEMS = 64  # longest list of plain values
+MAX_ITEMS = 256  # longest list of plain values (a 2-layer Transformer has 88 weight names)
 MAX_STR = 2000
 
 

@@ -16,6 +16,12 @@ def fit_step(probe, key: str, model, weights: dict, x, y, seed: int) -> None:
             probe.put(f"{key}/after/{name}", var)
 
 
+def fit_step_named(probe, key: str, model, weights: dict, x, y, seed: int) -> None:
+    """fit_step, with the weights' names recorded too (`key/names`, kind STRS) so the judge checks each."""
+    probe.put(f"{key}/names", sorted(weights))
+    fit_step(probe, key, model, weights, x, y, seed)
+
+
 def judge_fit_step(judge, name: str, key: str, names) -> bool:
     """Judge: every named weight changed (the judge compares the raw values)."""
     import numpy as np

@@ -6,42 +6,19 @@ subclass whose score() is the grader's, and `AttentionDecoder` gets the grader's
 """
 from __future__ import annotations
 
-import functools
-import warnings
-
 import numpy as np
 
 from autograder.checks.construct import construct
-from autograder.checks.fitstep import fit_step
+from autograder.checks.fitstep import fit_step_named
 from autograder.checks.roundtrip import config_clone, keras_roundtrip
 from autograder.checks.symbolic import symbolic
-from autograder.probing import as_list, shape_of
+from autograder.probing import as_list, put_outputs, quiet, shape_of, weight_path
 
 from . import cases as C
 
-# Keras warns (to stderr) whenever a layer without supports_masking gets `mask=` (the attention layers take
-# the source mask as an argument, by design), when a composite layer without build() is built by a
-# functional model (the prescribed decoders), and when a weight gets no gradient (a faulty score). A graded
-# cell must not write to stderr (nbgrader), and the probe's only output is its record: every warning raised
-# while a probe runs is silenced.
-
-
-def quiet(probe):
-    @functools.wraps(probe)
-    def run(*args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return probe(*args, **kwargs)
-
-    return run
-
-
-
-def _put_outputs(p, key, outs, n=4):
-    outs = as_list(outs)
-    p.put(f"{key}/n", len(outs))
-    for i, o in enumerate(outs[:n]):
-        p.put(f"{key}/{i}", o)
+# Every probe runs under probing.quiet: Keras warns when a layer without supports_masking gets `mask=` (the
+# attention layers take the source mask as an argument, by design), when a composite layer without build() is
+# built by a functional model (the prescribed decoders), and when a weight gets no gradient (a faulty score).
 
 
 def _tensor(x):
@@ -50,16 +27,6 @@ def _tensor(x):
     return keras.ops.convert_to_tensor(x)
 
 
-def _path(variable):
-    """A readable, unique name of a sub-layer's weight: its path without the outer layer's name."""
-    path = str(getattr(variable, "path", variable.name))
-    return path.split("/", 1)[1] if "/" in path else path
-
-
-def _fit(p, key, model, weights: dict, x, y, seed):
-    """fit_step on {name: variable}, the names recorded too (the judge checks each)."""
-    p.put(f"{key}/names", sorted(weights))
-    fit_step(p, key, model, weights, x, y, seed)
 
 
 # ---- encoder / decoder ----------------------------------------------------------------------------------
@@ -81,12 +48,12 @@ def encoder(p, seed):
         return enc
 
     with p.step("plain"):
-        _put_outputs(p, "plain", make()(case["tokens"]))
+        put_outputs(p, "plain", make()(case["tokens"]))
     with p.step("padded"):
         enc = make()
-        _put_outputs(p, "padded", enc(case["padded"]))
+        put_outputs(p, "padded", enc(case["padded"]))
         for b, n in enumerate(C.ENC_LENGTHS):  # each sentence alone, without padding
-            _put_outputs(p, f"alone/{b}", enc(case["padded"][b:b + 1, :n]))
+            put_outputs(p, f"alone/{b}", enc(case["padded"][b:b + 1, :n]))
     with p.step("source_mask"):
         p.put("source_mask", p.need("source_mask")(_tensor(case["padded"])))
 
@@ -102,8 +69,8 @@ def encoder(p, seed):
         enc = cls(C.ENC_V, C.ENC_E, C.ENC_U)
         inputs = keras.Input((C.ENC_S,), dtype="int32")
         model = keras.Model(inputs, as_list(enc(inputs))[0])
-        weights = {"embedding": enc.embedding.embeddings, **{_path(w): w for w in enc.rnn.trainable_weights}}
-        _fit(p, "train", model, weights, case["tokens"], case["target"], seed)
+        weights = {"embedding": enc.embedding.embeddings, **{weight_path(w): w for w in enc.rnn.trainable_weights}}
+        fit_step_named(p, "train", model, weights, case["tokens"], case["target"], seed)
 
 
 @quiet
@@ -122,11 +89,11 @@ def decoder(p, seed):
         return dec
 
     with p.step("plain"):
-        _put_outputs(p, "plain", make()(case["tokens"], [_tensor(s) for s in case["state"]]))
+        put_outputs(p, "plain", make()(case["tokens"], [_tensor(s) for s in case["state"]]))
     with p.step("other"):
-        _put_outputs(p, "other", make()(case["tokens"], [_tensor(s) for s in case["other"]]))
+        put_outputs(p, "other", make()(case["tokens"], [_tensor(s) for s in case["other"]]))
     with p.step("with_state"):
-        _put_outputs(p, "with_state", make()(case["tokens"], [_tensor(s) for s in case["state"]], return_state=True))
+        put_outputs(p, "with_state", make()(case["tokens"], [_tensor(s) for s in case["state"]], return_state=True))
     with p.step("config"):
         config_clone(p, "config", make(), case["tokens"], [_tensor(s) for s in case["state"]])
 
@@ -156,9 +123,9 @@ def masked_attention(p, seed):
         return
     q, v, mask = case["query"], case["values"], case["mask"]
     with p.step("unmasked"):
-        _put_outputs(p, "unmasked", layer_cls()(_tensor(q), _tensor(v)))
+        put_outputs(p, "unmasked", layer_cls()(_tensor(q), _tensor(v)))
     with p.step("masked"):
-        _put_outputs(p, "masked", layer_cls()(_tensor(q), _tensor(v), mask=_tensor(mask)))
+        put_outputs(p, "masked", layer_cls()(_tensor(q), _tensor(v), mask=_tensor(mask)))
 
     def functional():
         qi, vi = keras.Input((None, C.MA_DQ)), keras.Input((None, C.MA_DV))
@@ -216,7 +183,7 @@ def bahdanau_attention(p, seed):
     with p.step("train"):
         train_layer = cls(C.BA_UNITS)
         model = _attention_model(train_layer, C.BA_DQ, C.BA_DV, with_mask=False)
-        _fit(p, "train", model, {n: getattr(train_layer, n) for n in ("W1", "W2", "v")}, [q, v], case["target"], seed)
+        fit_step_named(p, "train", model, {n: getattr(train_layer, n) for n in ("W1", "W2", "v")}, [q, v], case["target"], seed)
 
 
 LUONG_WEIGHTS = {"general": ("W",), "concat": ("W", "v"), "location": ("W",), "dot": (), "scaled_dot": ()}
@@ -269,7 +236,7 @@ def luong_attention(p, seed):
         with p.step(f"train/{score}"):
             layer = make(score)
             model = _attention_model(layer, C.LU_D, C.LU_D, with_mask=False)
-            _fit(p, f"train/{score}", model, {n: getattr(layer, n) for n in LUONG_WEIGHTS[score]},
+            fit_step_named(p, f"train/{score}", model, {n: getattr(layer, n) for n in LUONG_WEIGHTS[score]},
                  [train["query"], train["values"]], train["target"], seed)
 
 
@@ -315,14 +282,14 @@ def attention_decoder(p, seed):
         return dec
 
     with p.step("plain"):
-        _put_outputs(p, "plain", make(case["weights"])(tokens, enc, state(), _tensor(case["full_mask"])))
+        put_outputs(p, "plain", make(case["weights"])(tokens, enc, state(), _tensor(case["full_mask"])))
     with p.step("with_state"):
-        _put_outputs(p, "with_state", make(case["weights"])(tokens, enc, state(), _tensor(case["full_mask"]),
+        put_outputs(p, "with_state", make(case["weights"])(tokens, enc, state(), _tensor(case["full_mask"]),
                                                            return_state=True))
     with p.step("order"):
-        _put_outputs(p, "order", make(case["order_weights"])(tokens, enc, state(), _tensor(case["full_mask"])))
+        put_outputs(p, "order", make(case["order_weights"])(tokens, enc, state(), _tensor(case["full_mask"])))
     with p.step("padded"):
-        _put_outputs(p, "padded", make(case["weights"])(tokens, enc, state(), _tensor(case["padded_mask"])))
+        put_outputs(p, "padded", make(case["weights"])(tokens, enc, state(), _tensor(case["padded_mask"])))
     with p.step("config"):
         config_clone(p, "config", make(case["weights"]), tokens, enc, state(), _tensor(case["padded_mask"]))
     with p.step("train"):
@@ -333,8 +300,8 @@ def attention_decoder(p, seed):
         mi = keras.Input((C.AD_S,), dtype="bool")
         model = keras.Model([ti, ei, hi, ci, mi], as_list(dec(ti, ei, [hi, ci], mi))[0])
         weights = {"embedding": dec.embedding.embeddings, "W_c": dec.W_c.kernel, "out kernel": dec.out.kernel,
-                   **{_path(w): w for w in dec.rnn.trainable_weights}}
-        _fit(p, "train", model, weights, [tokens, case["enc"], *case["state"], case["padded_mask"]], case["target"], seed)
+                   **{weight_path(w): w for w in dec.rnn.trainable_weights}}
+        fit_step_named(p, "train", model, weights, [tokens, case["enc"], *case["state"], case["padded_mask"]], case["target"], seed)
 
 
 # ---- decoding -------------------------------------------------------------------------------------------

@@ -1,5 +1,50 @@
-"""Train to a calibrated threshold: full credit at or below `pass_at`, half credit up to `partial_at`."""
+"""Train to a calibrated threshold: the corpus slices a grading run trains and scores on, token accuracy, and
+the verdict (full credit at or below `pass_at`, half credit up to `partial_at`)."""
 from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+def _arrays(pairs, en, ko, source_len=0):
+    """(source, target_in, target_out), int32, right-padded with [PAD] = 0 (sources to at least source_len)."""
+    src = en.encode([p[0] for p in pairs])
+    tgt = ko.encode([p[1] for p in pairs])
+    x = np.zeros((len(pairs), max(source_len, *map(len, src))), np.int32)
+    t_in = np.zeros((len(pairs), max(map(len, tgt)) - 1), np.int32)
+    t_out = np.zeros_like(t_in)
+    for i, (s, t) in enumerate(zip(src, tgt)):
+        x[i, :len(s)] = s
+        t_in[i, :len(t) - 1] = t[:-1]
+        t_out[i, :len(t) - 1] = t[1:]
+    return x, t_in, t_out
+
+
+@functools.cache
+def corpus_slices(n_pairs: int, n_eval: int, max_words: int, eval_pad: int) -> dict:
+    """dict(train=(x, t_in, t_out), eval=(x, t_in, t_out), src_vocab, tgt_vocab) from the SHIPPED corpus and
+    vocabularies (an explicit folder: SEQLAB_CORPUS set by a student's cell changes nothing): the first n_pairs
+    training pairs and n_eval validation pairs of at most max_words English words, the held-out sources
+    right-padded with [PAD] to eval_pad positions."""
+    from seqlab import data as sd
+    from seqlab import tokenizers
+
+    folder = sd.DEFAULT_CORPUS_DIR
+    en, ko = tokenizers.load_tokenizers(folder, build=False)
+
+    def short(split, n):
+        return [p for p in sd.default_corpus(split, corpus_dir=folder) if len(p[0].split()) <= max_words][:n]
+
+    return dict(train=_arrays(short("train", n_pairs), en, ko), eval=_arrays(short("valid", n_eval), en, ko, eval_pad),
+                src_vocab=en.vocab_size, tgt_vocab=ko.vocab_size)
+
+
+def token_accuracy(pred, gold) -> float:
+    """Token accuracy over the real (non-[PAD]) gold positions."""
+    pred, gold = np.asarray(pred), np.asarray(gold)
+    mask = gold != 0
+    return float((pred[mask] == gold[mask]).mean())
 
 
 def judge_threshold(judge, name: str, value: float, pass_at: float, partial_at: float,

@@ -6,46 +6,17 @@ Always the shipped corpus and vocabularies (explicit folder: SEQLAB_CORPUS set b
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from autograder.checks.train import corpus_slices, token_accuracy  # noqa: F401  (the judges and benchmarks use it)
+
 from . import cases as C
-
-
-def _arrays(pairs, en, ko, source_len=0):
-    """(source, target_in, target_out), int32, right-padded with [PAD] = 0 (sources to at least source_len)."""
-    src = en.encode([p[0] for p in pairs])
-    tgt = ko.encode([p[1] for p in pairs])
-    x = np.zeros((len(pairs), max(source_len, *map(len, src))), np.int32)
-    t_in = np.zeros((len(pairs), max(map(len, tgt)) - 1), np.int32)
-    t_out = np.zeros_like(t_in)
-    for i, (s, t) in enumerate(zip(src, tgt)):
-        x[i, :len(s)] = s
-        t_in[i, :len(t) - 1] = t[:-1]
-        t_out[i, :len(t) - 1] = t[1:]
-    return x, t_in, t_out
 
 
 def corpus_arrays():
     """dict(train=(x, t_in, t_out), eval=(x, t_in, t_out), src_vocab, tgt_vocab) from the shipped corpus,
     with the configuration in cases.py (read at call time, so a calibration can change it)."""
-    return _corpus_arrays(C.TRAIN_N_PAIRS, C.TRAIN_N_EVAL, C.TRAIN_MAX_WORDS, C.TRAIN_EVAL_PAD)
-
-
-@functools.cache
-def _corpus_arrays(n_pairs, n_eval, max_words, eval_pad):
-    from seqlab import data as sd
-    from seqlab import tokenizers
-
-    folder = sd.DEFAULT_CORPUS_DIR
-    en, ko = tokenizers.load_tokenizers(folder, build=False)
-
-    def short(split, n):
-        return [p for p in sd.default_corpus(split, corpus_dir=folder) if len(p[0].split()) <= max_words][:n]
-
-    return dict(train=_arrays(short("train", n_pairs), en, ko), eval=_arrays(short("valid", n_eval), en, ko, eval_pad),
-                src_vocab=en.vocab_size, tgt_vocab=ko.vocab_size)
+    return corpus_slices(C.TRAIN_N_PAIRS, C.TRAIN_N_EVAL, C.TRAIN_MAX_WORDS, C.TRAIN_EVAL_PAD)
 
 
 def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt_vocab):
@@ -77,9 +48,3 @@ def train(model, data):
     model.fit([x, t_in], t_out, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
     xv, tv_in, _ = data["eval"]
     return model.predict([xv, tv_in], batch_size=256, verbose=0).argmax(-1).astype(np.int32)
-
-
-def token_accuracy(pred, gold) -> float:
-    """Teacher-forced token accuracy over the real (non-[PAD]) gold positions."""
-    mask = gold != 0
-    return float((pred[mask] == gold[mask]).mean())

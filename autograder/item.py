@@ -30,6 +30,7 @@ class Item:
     timeout_s: float = 60.0  # wall-clock budget of the probe
     memory_mb: int = 2048  # resident memory the probe may use (the runner's --memory-mb still caps it)
     device: str = "cpu"  # "cpu", or "gpu" when a GPU profile exists
+    trains: bool = False  # a calibrated training run (tens of seconds); the kit's tests grade it on a subset
 
     @property
     def id(self) -> str:

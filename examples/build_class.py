@@ -7,7 +7,6 @@ again rewrites the same files.
 """
 from __future__ import annotations
 
-import importlib
 import shutil
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.registry import assignments  # noqa: E402
 from tests.helpers import read_nb, solution_nb, starter_nb, write_nb  # noqa: E402
-from tests.mutants import Mutant, catalogue  # noqa: E402
+from tests.mutants import Mutant, catalogue, sample_class  # noqa: E402
 
 OUT = ROOT / "examples" / "submitted"
 
@@ -29,7 +28,7 @@ def build(out: Path = OUT) -> list[Path]:
     for assignment in assignments():
         solution = read_nb(solution_nb(assignment))
         by_id = {m.id: m for m in catalogue(assignment)}
-        for student, spec in importlib.import_module(f"tests.mutants.{assignment}").SAMPLE_CLASS.items():
+        for student, spec in sample_class(assignment).items():
             if spec == "starter":
                 nb = read_nb(starter_nb(assignment))
             elif spec is None:

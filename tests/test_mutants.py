@@ -3,7 +3,12 @@ sub-checks it declares, and its feedback names the fault. The solution, the star
 class keep the points stored in tests/data/<id>_points.json (the table a change of the grader's
 form must reproduce).
 
-Each assignment's class is graded once per session (shared by the xdist workers).
+Each assignment's class is graded once per session (shared by the xdist workers). Training items (`Item.trains`:
+tens of seconds each) are graded for the solution, the starter, the sample class, every mutant that declares one,
+the first one-item mutant (compared with nbgrader in test_nbgrader_assignments) and the mutants the catalogue lists
+in TRAINING_KEEPS (bugs in cells the training uses that must keep full marks there); the other mutants are graded on
+every other item, and their points table has no training entry. (Every mutant was graded on every item when the
+catalogue was written; grading all of them in every run would take the test suite past its time budget.)
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from autograder.cli import grade_class
 from autograder.registry import assignments, items
 from autograder.runner import Limits
 from tests.helpers import ROOT, computed_once, read_nb, solution_nb, starter_nb, write_nb
-from tests.mutants import catalogue
+from tests.mutants import catalogue, sample_class, training_keeps
 
 pytestmark = pytest.mark.xdist_group("mutants")
 CASES = [(a, m) for a in assignments() for m in catalogue(a)]
@@ -25,6 +30,20 @@ CASES = [(a, m) for a in assignments() for m in catalogue(a)]
 
 def _points_table(assignment: str) -> Path:
     return ROOT / "tests" / "data" / f"{assignment}_points.json"
+
+
+def first_one_item_mutant(assignment: str):
+    """The first mutant of the catalogue that fails exactly one item (a clear partial score)."""
+    return next(m for m in catalogue(assignment) if len(m.fails) == 1)
+
+
+def training_graded(assignment: str) -> set[str]:
+    """The mutants whose training items are graded: those that declare one, TRAINING_KEEPS, the first one-item
+    mutant and those in the sample class (whose notebooks are the mutants' own, graded once)."""
+    trains = {i.grade_id for i in items(assignment) if i.trains}
+    in_class = {spec for spec in sample_class(assignment).values() if isinstance(spec, str) and spec != "starter"}
+    return ({m.id for m in catalogue(assignment) if trains & set(m.fails)} | set(training_keeps(assignment))
+            | {first_one_item_mutant(assignment).id} | in_class)
 
 
 def _grade(assignment: str, folder: Path) -> dict:
@@ -44,8 +63,15 @@ def _grade(assignment: str, folder: Path) -> dict:
         else:
             first[key] = name
             unique.append((name, path))
-    results = grade_class(unique, assignment, folder / "out", seed=20261123, jobs=2,
-                          limits=Limits(setup_timeout_s=60), progress=False)
+    mutants = {m.id for m in catalogue(assignment)}
+    full = training_graded(assignment)
+    fast = [i.id for i in items(assignment) if not i.trains]
+    both = [(n, p) for n, p in unique if n not in mutants or n in full]
+    rest = [(n, p) for n, p in unique if n in mutants and n not in full]
+    kw = dict(seed=20261123, jobs=2, limits=Limits(setup_timeout_s=60), progress=False)
+    results = grade_class(both, assignment, folder / "out", **kw)
+    if rest:
+        results += grade_class(rest, assignment, folder / "out-fast", only=fast, **kw)
     graded = {r.student: r for r in results}
     return {**graded, **{name: graded[same] for name, same in alias.items()}}
 
@@ -69,6 +95,7 @@ def test_catalogue_is_large_and_well_formed(assignment):
             grade_id, sub = check.split("/", 1)
             assert grade_id in m.fails and sub in points[grade_id], f"{m.id}: unknown sub-check {check}"
     assert set(points) <= {f for m in mutants for f in m.fails}, "an item no mutant targets"
+    assert set(training_keeps(assignment)) <= {m.id for m in mutants}
 
 
 @pytest.mark.parametrize("assignment,mutant", CASES, ids=[f"{a}-{m.id}" for a, m in CASES])
@@ -76,6 +103,9 @@ def test_mutant_fails_exactly_its_items_and_sub_checks(graded, assignment, mutan
     result = graded[assignment][mutant.id]
     by = {i.item_id.split("/", 1)[1]: i for i in result.items}
     for item in items(assignment):
+        if item.grade_id not in by:  # a training item, graded for a subset (see the module's docstring)
+            assert item.trains and mutant.id not in training_graded(assignment), f"{mutant.id}/{item.grade_id} missing"
+            continue
         got = by[item.grade_id]
         assert got.internal_error is None and got.error is None, f"{mutant.id}/{item.grade_id}: {got.feedback()}"
         if item.grade_id in mutant.fails:

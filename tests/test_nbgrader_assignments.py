@@ -15,15 +15,10 @@ import pytest
 from autograder.registry import assignments, items
 from tests.helpers import ASSIGNMENT, autograde, computed_once, make_course, read_nb, solution_nb, starter_nb, write_nb
 from tests.mutants import catalogue
-from tests.test_mutants import _grade
+from tests.test_mutants import _grade, first_one_item_mutant as _first_mutant
 
 pytestmark = pytest.mark.xdist_group("nbgrader_assignments")
 LATER = [a for a in assignments() if a != ASSIGNMENT]
-
-
-def _first_mutant(assignment):
-    """The first mutant of the catalogue that fails exactly one item (a clear partial score)."""
-    return next(m for m in catalogue(assignment) if len(m.fails) == 1)
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,17 @@ class Mutant:
         return nb
 
 
+def sample_class(assignment: str) -> dict:
+    """The students `make demo` grades: name -> None (the solution), "starter", a mutant id or a Mutant."""
+    return dict(importlib.import_module(f"tests.mutants.{assignment}").SAMPLE_CLASS)
+
+
+def training_keeps(assignment: str) -> tuple:
+    """Mutants that do not declare the training item but whose training run tests/test_mutants still grades, to
+    prove a bug elsewhere keeps full marks there (`TRAINING_KEEPS` of the module; see test_mutants)."""
+    return tuple(getattr(importlib.import_module(f"tests.mutants.{assignment}"), "TRAINING_KEEPS", ()))
+
+
 def catalogue(assignment: str) -> list[Mutant]:
     """The mutants of one assignment (module names start with a digit, so they are loaded by name)."""
     return list(importlib.import_module(f"tests.mutants.{assignment}").MUTANTS)

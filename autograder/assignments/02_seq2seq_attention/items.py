@@ -84,5 +84,5 @@ ITEMS = [
          checks=(("model", 0.5), ("learns", 2.5)),
          needs=("Encoder", "AttentionDecoder", "LuongAttention", "source_mask"), probe_fn="attention_training",
          judge_fn="attention_training", record={"model/out": SHAPE, "train/pred": ARRAY},
-         refuses=ATTENTION_BUILTINS, timeout_s=240, memory_mb=3072),
+         refuses=ATTENTION_BUILTINS, trains=True, timeout_s=240, memory_mb=3072),
 ]

@@ -553,3 +553,79 @@ def plot_bleu_by_length(buckets, scores: dict, counts=None, train_max: int | Non
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower left", fontsize=8)
     return ax
+
+
+# --- 03_transformer figures ---
+
+def plot_positional_encoding(table, columns=(0, 1, 4, 5), ax=None):
+    """The sinusoid table as a heatmap (rows = positions, columns = depth; interleaved: sin at even
+    columns, cos at odd ones) and, beside it, a few of its columns as curves over the positions:
+    each pair of columns (2i, 2i+1) shares one frequency, which falls as i grows."""
+    plt = _pyplot()
+    table = np.asarray(table, np.float64)
+    L, depth = table.shape
+    if ax is None:
+        fig, (ax, ax_curves) = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1.4, 1]})
+    else:
+        fig, ax_curves = ax.figure, None
+    image = ax.imshow(table, cmap="RdBu_r", vmin=-1.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    ax.set_xlabel("depth (column j): sin at even j = 2i, cos at odd j = 2i + 1")
+    ax.set_ylabel("position")
+    ax.set_title(f"positional encoding, {L} positions x {depth} columns", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
+    if ax_curves is not None:
+        for j in columns:
+            if j < depth:
+                kind = "sin" if j % 2 == 0 else "cos"
+                ax_curves.plot(np.arange(L), table[:, j], label=f"column {j} ({kind}, i = {j // 2})",
+                               linestyle="-" if j % 2 == 0 else "--")
+        ax_curves.set_xlabel("position")
+        ax_curves.set_title("a few columns: one frequency per pair (2i, 2i+1)", fontsize=10)
+        ax_curves.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+def _annotated_heatmap(ax, values, text, tokens, title, cmap, vmin=None, vmax=None):
+    ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
+    for (r, c), label in np.ndenumerate(text):
+        ax.text(c, r, label, ha="center", va="center", fontsize=9)
+    n = len(tokens)
+    ax.set_xticks(range(n)), ax.set_xticklabels(tokens, rotation=45, fontsize=9)
+    ax.set_yticks(range(n)), ax.set_yticklabels(tokens, fontsize=9)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.set_title(title, fontsize=10)
+
+
+def plot_masked_softmax(scores, mask, weights, tokens):
+    """Three panels for self-attention with a look-ahead mask: the raw scores, the mask (True = may attend)
+    and the weights after masking and a softmax over each row."""
+    plt = _pyplot()
+    scores, mask, weights = np.asarray(scores, np.float64), np.asarray(mask, bool), np.asarray(weights, np.float64)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    _annotated_heatmap(axes[0], scores, np.vectorize(lambda v: f"{v:.1f}")(scores), tokens,
+                       "scores (q . k / sqrt(d_k))", "Oranges")
+    _annotated_heatmap(axes[1], mask.astype(float), np.where(mask, "True", "False"), tokens,
+                       "look-ahead mask (True = may attend)", "Greens", 0.0, 1.5)
+    _annotated_heatmap(axes[2], weights, np.vectorize(lambda v: f"{v:.2f}")(weights), tokens,
+                       "weights = softmax over each row\n(masked scores set to -1e9 first)", "viridis", 0.0, 1.0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_rate(steps, rates: dict, warmup_steps=None, ax=None):
+    """Learning rate against the optimizer step, one curve per label in ``rates``; a dotted line at the
+    step ``warmup_steps - 1`` where the warm-up schedule peaks."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    for label, values in rates.items():
+        ax.plot(steps, values, label=label)
+    if warmup_steps is not None:
+        ax.axvline(warmup_steps - 1, color="gray", linestyle=":", linewidth=1)
+        ax.text(warmup_steps - 1, ax.get_ylim()[1] * 0.97, f" peak at step {warmup_steps - 1}", fontsize=8,
+                va="top", color="gray")
+    ax.set_xlabel("optimizer step (0-based, as Keras counts)")
+    ax.set_ylabel("learning rate")
+    ax.legend(fontsize=8)
+    return ax

@@ -24,25 +24,11 @@ import keras
 from keras import ops
 
 from seqlab.checks import _close, _diff  # the tolerances and messages of every visible check
+from seqlab.checks_attention import _done, _has, _ok, _outputs, _start  # the [ok] lines and their count
 from seqlab.tokenizers import PAD_ID, START_ID
 
-_COUNT = [0]
 _MHA_KEYS = ("query_kernel", "query_bias", "key_kernel", "key_bias",
              "value_kernel", "value_bias", "output_kernel", "output_bias")
-
-
-def _ok(case: str, expected: str) -> None:
-    """One passed case, in the format of seqlab.checks: `[ok] <case>  expected: <value>`."""
-    _COUNT[0] += 1
-    print(f"[ok] {case:<38s} expected: {expected}")
-
-
-def _start() -> None:
-    _COUNT[0] = 0
-
-
-def _done(title: str) -> None:
-    print(f"{title}: all {_COUNT[0]} checks passed")
 
 
 def _np(x) -> np.ndarray:
@@ -58,19 +44,6 @@ def _f32(x) -> np.ndarray:
 def _fmt(x, digits: int = 3) -> str:
     return np.array2string(np.asarray(x, np.float64), precision=digits, suppress_small=True, separator=", ",
                            max_line_width=100)
-
-
-def _outputs(result, n: int, what: str) -> list:
-    assert isinstance(result, (list, tuple)) and len(result) == n, (
-        f"{what} should return {n} tensors, got {type(result).__name__}"
-        + (f" of length {len(result)}" if isinstance(result, (list, tuple)) else ""))
-    return list(result)
-
-
-def _has(obj, name: str, what: str):
-    sub = getattr(obj, name, None)
-    assert sub is not None, f"{type(obj).__name__} has no attribute `{name}` ({what}); use the prescribed name"
-    return sub
 
 
 def _quiet_call(fn, *args, **kwargs):

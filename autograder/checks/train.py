@@ -55,3 +55,30 @@ def judge_threshold(judge, name: str, value: float, pass_at: float, partial_at: 
     if value <= partial_at:
         return judge.add(name, False, slow_message.format(value=value, pass_at=pass_at), fraction=0.5)
     return judge.fail(name, fail_message.format(value=value, pass_at=pass_at))
+
+
+def judge_training_run(judge, gold, want_shape: list, pass_at: float, partial_at: float, model_hint: str,
+                       slow_message: str, fail_message: str, model_steps=("model",)) -> None:
+    """Judge a grader's training run of the student's model, from the probe's record: sub-check `model` (building
+    the model and one call on a small batch, output shape `model/out` == want_shape) and `learns` (held-out token
+    accuracy of `train/pred` against `gold`, recomputed by the judge: full credit from pass_at, half from
+    partial_at). The messages may use {acc} and {pass_at}."""
+    err = next((e for e in (judge.error_for(k) for k in model_steps) if e), None)
+    got = judge.value("model/out")
+    judge.add("model", not err and got == want_shape,
+              f"{model_hint}; building or calling it raised an error: {err}" if err else
+              f"{model_hint}; on a batch of {want_shape[0]} it returned shape {got}, expected {want_shape}")
+    if err:
+        judge.fail("learns", "not trained: the model could not be built (see model)")
+        return
+    err, pred = judge.error_for("train"), judge.array("train/pred")
+    if err:
+        judge.fail("learns", f"training raised an error: {err}")
+    elif pred is None or pred.shape != np.shape(gold):
+        judge.fail("learns", f"the trained model's predictions have shape {None if pred is None else pred.shape}, "
+                   f"expected {np.shape(gold)}")
+    else:
+        acc = token_accuracy(pred, gold)
+        # judge_threshold: lower is better, so it is given the error rate 1 - accuracy
+        judge_threshold(judge, "learns", 1.0 - acc, 1.0 - pass_at, 1.0 - partial_at,
+                        slow_message.format(acc=acc, pass_at=pass_at), fail_message.format(acc=acc, pass_at=pass_at))

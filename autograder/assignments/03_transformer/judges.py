@@ -12,7 +12,7 @@ from autograder.checks.compare import close, mismatch
 from autograder.checks.roundtrip import same_after_roundtrip
 from autograder.checks.sequence import judge_causality
 from autograder.checks.symbolic import judge_symbolic
-from autograder.checks.train import judge_threshold
+from autograder.checks.train import judge_training_run
 from autograder.oracles import transformer as o
 
 from . import cases as C
@@ -540,22 +540,6 @@ def transformer_training(j, seed):
     from . import training as T
 
     data = T.corpus_arrays()
-    gold = data["eval"][2]
-    err = j.error_for("construct") or j.error_for("model")
-    got = j.value("model/out")
-    want = [2, data["train"][1].shape[1], data["tgt_vocab"]]
-    j.add("model", not err and got == want, f"{hints.TRAIN_MODEL}; building or calling it raised an error: {err}" if err
-          else f"{hints.TRAIN_MODEL}; on a batch of 2 it returned shape {got}, expected {want}")
-    name = "learns"
-    if err:
-        return j.fail(name, "not trained: the model could not be built (see model)")
-    err, pred = j.error_for("train"), j.array("train/pred")
-    if err:
-        return j.fail(name, f"training raised an error: {err}")
-    if pred is None or pred.shape != gold.shape:
-        return j.fail(name, f"the trained model's predictions have shape {None if pred is None else pred.shape}, "
-                      f"expected {gold.shape}")
-    acc = T.token_accuracy(pred, gold)
-    pass_at, partial_at = T.TRAIN_PASS_ACC, T.TRAIN_PARTIAL_ACC  # read at call time (calibration)
-    judge_threshold(j, name, 1.0 - acc, 1.0 - pass_at, 1.0 - partial_at,
-                    hints.TRAIN_SLOW.format(acc=acc, pass_at=pass_at), hints.TRAIN_FAIL.format(acc=acc, pass_at=pass_at))
+    judge_training_run(j, data["eval"][2], [2, data["train"][1].shape[1], data["tgt_vocab"]],
+                       T.TRAIN_PASS_ACC, T.TRAIN_PARTIAL_ACC,  # read at call time (calibration)
+                       hints.TRAIN_MODEL, hints.TRAIN_SLOW, hints.TRAIN_FAIL, model_steps=("construct", "model"))

@@ -45,6 +45,8 @@ AT_MASK_IGNORED = ("the mask has no effect: replace the masked scores (mask Fals
                    "ops.where(mask, scores, NEG_INF) before the softmax")
 AT_MASK_INVERTED = ("the mask is applied the wrong way round: True means 'may attend', so the scores where mask is "
                     "False get NEG_INF")
+AT_MASK_SIGN = ("the masked scores get a large POSITIVE number, so the masked positions take all the weight: replace "
+                "them with NEG_INF (a large negative number) so that their weight is exactly 0")
 AT_MASKED = "with a mask, the masked weights (mask False) must be exactly 0 and the rest must match"
 AT_BROADCAST = ("with per-head inputs (B, H, T, d) and a (B, 1, 1, S) mask the outputs or weights differ: use the "
                 "last two axes only (ops.matmul with ops.swapaxes(k, -1, -2)) and let the mask broadcast")

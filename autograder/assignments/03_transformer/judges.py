@@ -215,6 +215,14 @@ def _query_axis(q, k, v, mask=None):
     return w @ v, w
 
 
+def _positive_fill(q, k, v, mask):
+    """The masked scores set to +1e9 instead of -1e9 (the fill's sign flipped)."""
+    scores = np.where(mask, np.einsum("...qd,...kd->...qk", q, k) / np.sqrt(q.shape[-1]), 1e9)
+    w = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    w = w / w.sum(axis=-1, keepdims=True)
+    return w @ v, w
+
+
 def _attention_variants(q, k, v, mask=None):
     dk = q.shape[-1]
     out = [(o.scaled_dot_product_attention(q * np.sqrt(dk), k, v, mask), hints.AT_NO_SCALE),
@@ -222,7 +230,8 @@ def _attention_variants(q, k, v, mask=None):
            (_query_axis(q, k, v, mask), hints.AT_QUERY_AXIS)]
     if mask is not None:
         out += [(o.scaled_dot_product_attention(q, k, v, None), hints.AT_MASK_IGNORED),
-                (o.scaled_dot_product_attention(q, k, v, ~np.asarray(mask, bool)), hints.AT_MASK_INVERTED)]
+                (o.scaled_dot_product_attention(q, k, v, ~np.asarray(mask, bool)), hints.AT_MASK_INVERTED),
+                (_positive_fill(q, k, v, np.asarray(mask, bool)), hints.AT_MASK_SIGN)]
     return out
 
 

@@ -35,12 +35,13 @@ def _missing(j, key: str, names, what: str) -> bool:
 
 
 def _diagnose(j, name: str, key: str, expected, alternatives=(), hint: str = "", share: float = 1.0,
-              rtol: float = 1e-4, atol: float = 1e-5, layout: str = "", where=None) -> bool:
+              rtol: float = 1e-4, atol: float = 1e-5, layout: str = "", where=None, hint_on_error=False) -> bool:
     """Sub-check `name` (a share of it): array `key` equals `expected` (at the rows `where`, when given); else the
-    hint of the first alternative (array, hint) it matches, else `hint` with the measured difference."""
+    hint of the first alternative (array, hint) it matches, else `hint` with the measured difference. An error is
+    reported as raised (followed by the hint with `hint_on_error`: an error only this case raises points there)."""
     err = j.error_for(key, key.rsplit("/", 1)[0])  # the value's own error, else its step's
     if err:
-        return j.fail(name, _raised(err, layout), share)
+        return j.fail(name, _raised(err, layout) + (f"; {hint}" if hint_on_error else ""), share)
     got = j.array(key)
 
     def pick(a):
@@ -293,11 +294,14 @@ def mha(j, seed):
     ms_out, ms_w = o.multi_head_attention(case["self"], x, x, mask=case["self_mask"])
     mc_out, mc_w = o.multi_head_attention(case["cross"], x, value, key, mask=case["cross_mask"])
     for key_, (a, b) in (("masked_self", (ms_out, ms_w)), ("masked_cross", (mc_out, mc_w))):
-        _diagnose(j, "mask", f"{key_}/0", a, [], hints.MHA_MASK, share=0.25, layout=hints.MHA_LAYOUT)
+        # the unmasked calls passed or are charged above: an error only with a mask points at the mask's handling
+        _diagnose(j, "mask", f"{key_}/0", a, [], hints.MHA_MASK, share=0.25, layout=hints.MHA_LAYOUT,
+                  hint_on_error=True)
         if j.value(f"{key_}/n") == 2:
             _diagnose(j, "mask", f"{key_}/1", b, [], hints.MHA_MASK, share=0.25)
         else:  # the weights are judged in 'weights returned'; here the outputs count for both shares
-            _diagnose(j, "mask", f"{key_}/0", a, [], hints.MHA_MASK, share=0.25, layout=hints.MHA_LAYOUT)
+            _diagnose(j, "mask", f"{key_}/0", a, [], hints.MHA_MASK, share=0.25, layout=hints.MHA_LAYOUT,
+                      hint_on_error=True)
     err = j.error_for("weights")
     if err:
         j.fail("weights returned", _raised(err, hints.MHA_LAYOUT))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from autograder import records
 
 SCRATCH_KEY = "scratch/used"
+DEFAULT_BACKEND = "tensorflow"  # the Keras backend the kit (and the student's notebook) runs on
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Item:
     memory_mb: int = 2048  # resident memory the probe may use (the runner's --memory-mb still caps it)
     device: str = "cpu"  # "cpu", or "gpu" when a GPU profile exists
     trains: bool = False  # a calibrated training run (tens of seconds); the kit's tests grade it on a subset
+    # other Keras backends the probe also runs on, each in its own process: the judge gets one record per
+    # backend, its keys prefixed "<backend>/" (DEFAULT_BACKEND's too), and compares them
+    backends: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -41,8 +45,34 @@ class Item:
         return round(sum(p for _, p in self.checks), 4)
 
     @property
-    def schema(self) -> dict[str, str]:
+    def slow(self) -> bool:
+        """A training run or another backend's process: the kit's tests grade it on a subset of the mutants."""
+        return self.trains or bool(self.backends)
+
+    @property
+    def probe_schema(self) -> dict[str, str]:
+        """What one probe run (on one backend) writes."""
         return {**self.record, SCRATCH_KEY: records.STRS}
+
+    @property
+    def schema(self) -> dict[str, str]:
+        """What the judge reads: the probe's record, or one prefixed copy per backend (see `merge_backends`)."""
+        if not self.backends:
+            return self.probe_schema
+        return {f"{b}/{k}": kind for b in (DEFAULT_BACKEND, *self.backends) for k, kind in self.probe_schema.items()}
+
+    def merge_backends(self, by_backend: dict[str, dict]) -> dict:
+        """One record from the probe records of each backend ({backend: record}); a backend with no record
+        (its process failed) is an error entry `<backend>/probe`."""
+        data, errors = {}, {}
+        for backend in (DEFAULT_BACKEND, *self.backends):
+            record = by_backend.get(backend)
+            if not isinstance(record, dict):
+                errors[f"{backend}/probe"] = str(record or "no result came back")
+                continue
+            data.update({f"{backend}/{k}": v for k, v in record.get("data", {}).items()})
+            errors.update({f"{backend}/{k}": v for k, v in record.get("errors", {}).items()})
+        return {"data": data, "errors": errors}
 
     def _function(self, module: str, name: str):
         return getattr(importlib.import_module(f"autograder.assignments.{self.assignment}.{module}"), name)
@@ -51,7 +81,7 @@ class Item:
         """Run in the student's process: the item's probe, watched for refused built-ins."""
         from autograder.probing import Probe
 
-        probe = Probe(namespace, self.schema)
+        probe = Probe(namespace, self.probe_schema)
         used: list[str] = []
         if self.refuses:
             from autograder import scratch
@@ -71,7 +101,8 @@ class Item:
 
         record = records.validate(record, self.schema)
         judge = Judge(dict(self.checks), record)
-        used = judge.value(SCRATCH_KEY) or []
+        keys = [f"{b}/{SCRATCH_KEY}" for b in (DEFAULT_BACKEND, *self.backends)] if self.backends else [SCRATCH_KEY]
+        used = sorted({name for key in keys for name in judge.value(key) or []})
         if used:
             from autograder import scratch
 

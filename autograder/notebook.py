@@ -128,7 +128,7 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
             count += 1
             label = f"the {_ordinal(n)}code cell you added {where}"
             program.append(CodeCell(f"added-{count}", cell.source, "added", label=label))
-            _note_backend_uses(notes, label, cell.source)
+            _note_backend_uses(notes, label, cell.source, assignment)
 
     add_after(-1)
     for index, cell in enumerate(master):
@@ -144,7 +144,7 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
             else:
                 source = submitted[cell.grade_id].source
                 program.append(CodeCell(cell.grade_id, source, "solution"))
-                _note_backend_uses(notes, f"cell '{cell.grade_id}'", source)
+                _note_backend_uses(notes, f"cell '{cell.grade_id}'", source, assignment)
         add_after(index)
     return program, notes
 
@@ -164,11 +164,15 @@ def _match(master: list[CodeCell], cells: list[CodeCell]):
     return {gid: cells[k] for gid, k in last.items()}, added
 
 
-def _note_backend_uses(notes: list[str], label: str, source: str) -> None:
+def _note_backend_uses(notes: list[str], label: str, source: str, assignment: str) -> None:
+    from autograder.registry import items
+
     uses = backend_specific_uses(source)
     if uses:
+        graded = [i.title for i in items(assignment) if i.backends]
+        how = f"'{graded[0]}' checks that it does" if graded else "no points are taken for this"
         notes.append(f"{label} uses {', '.join(uses[:5])}: use keras.ops instead, so the "
-                     "layer runs on every Keras backend (no points are taken for this)")
+                     f"layer runs on every Keras backend ({how})")
 
 
 def test_points(nb) -> dict[str, float]:

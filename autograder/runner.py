@@ -32,6 +32,7 @@ import psutil
 
 from autograder import notebook, probing
 from autograder.notebook import GRADING_LOCK
+from autograder.item import DEFAULT_BACKEND
 from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
 from autograder.results import ItemResult, SubmissionResult
 
@@ -85,7 +86,7 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _worker_env(limits: Limits) -> dict:
+def _worker_env(limits: Limits, backend: str = DEFAULT_BACKEND) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
     root = str(notebook.ROOT)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -97,11 +98,14 @@ def _worker_env(limits: Limits) -> dict:
         "TF_NUM_INTRAOP_THREADS": str(limits.threads),
         "TF_NUM_INTEROP_THREADS": str(limits.threads),
         "PYTHONUNBUFFERED": "1",
+        "KERAS_BACKEND": backend,
+        "JAX_PLATFORMS": "cpu",  # another backend's check is about the code, not the device
     })
     return env
 
 
-def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits):
+def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits,
+                backend: str = DEFAULT_BACKEND):
     """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped."""
     names = {c.grade_id: c.label for c in cells if c.label}  # the cells the student added
     (job_dir / "out").mkdir(parents=True, exist_ok=True)
@@ -112,7 +116,7 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
     (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
     started = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_dir)], cwd=job_dir,
-                            env=_worker_env(limits), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            env=_worker_env(limits, backend), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=_limit_child(limits))
     timeouts = {i.id: i.timeout_s * limits.item_timeout_scale for i in batch}
     memory_of = {i.id: i.memory_mb for i in batch}  # an item's declared budget, within the run's --memory-mb
@@ -170,77 +174,106 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
         result.seconds = time.time() - t0
         return result
     result.notes.extend(notes)
-    names = {c.grade_id: c.name for c in cells}
-    by_index: dict[int, ItemResult] = {}
     job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
-        start, attempt = 0, 0
-        while start < len(todo):
-            attempt += 1
-            job_dir = job_root / f"run{attempt}"
-            outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits)
-            with GRADING_LOCK:  # the worker has ended: from here on this thread runs Python (judges)
-                cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
-                for gid, msg in cell_errors.items():
-                    note = f"{names.get(gid, f'cell {gid!r}')} raised {msg}"
-                    if note not in result.notes:
-                        result.notes.append(note)
-                by_index.update(_collect(job_dir, todo, start, seed))
-            if outcome == "done":
-                break
-            if detail and detail not in result.notes:
-                result.notes.append(detail)
-            if phase == "cell" and any(c.grade_id == where for c in cells):
-                # a cell that hangs or kills the process is left out; the rest of the notebook is graded
-                cells = [c for c in cells if c.grade_id != where]
-                result.notes.append(f"{names[where]} was skipped so that the other parts could be graded")
-                continue
-            stuck = next((k for k in range(start, len(todo)) if todo[k].id == where), None) if phase == "item" else None
-            if stuck is None:  # failure outside any cell or item (start-up): nothing more can be graded
-                for k in range(start, len(todo)):
-                    if k not in by_index:
-                        by_index[k] = ItemResult(todo[k].id, todo[k].points, error=detail)
-                break
-            # the item the worker was stuck in gets the reason; a fresh worker grades the items after it
-            by_index[stuck] = ItemResult(todo[stuck].id, todo[stuck].points, error=detail)
-            start = stuck + 1
+        stems, errors, cells = _probe_pass(job_root / DEFAULT_BACKEND, cells, todo, seed, limits, result.notes)
+        other: dict[str, tuple[dict, dict]] = {}
+        for backend in sorted({b for i in todo for b in i.backends}):
+            subset = [k for k, i in enumerate(todo) if backend in i.backends and k not in errors]
+            if subset:
+                s, e, _ = _probe_pass(job_root / backend, cells, [todo[k] for k in subset], seed, limits, result.notes,
+                                      backend=backend)
+                other[backend] = ({subset[k]: v for k, v in s.items()}, {subset[k]: v for k, v in e.items()})
+        lost = "no result came back from the check (did your code delete or move the grader's files?)"
+        items = []
+        for k, item in enumerate(todo):
+            if k in errors:
+                items.append(ItemResult(item.id, item.points, error=errors[k]))
+            elif k not in stems:
+                items.append(ItemResult(item.id, item.points, error=lost))
+            elif item.backends:
+                found = {DEFAULT_BACKEND: stems[k]}
+                for b in item.backends:
+                    s, e = other.get(b, ({}, {}))
+                    found[b] = s.get(k) or e.get(k) or lost
+                items.append(judge(item, found, seed))
+            else:
+                items.append(judge(item, stems[k], seed))
+        result.items = items
     finally:
         shutil.rmtree(job_root, ignore_errors=True)
-    lost = "no result came back from the check (did your code delete or move the grader's files?)"
-    result.items = [by_index.get(k) or ItemResult(todo[k].id, todo[k].points, error=lost) for k in range(len(todo))]
     result.seconds = time.time() - t0
     return result
 
 
-def _collect(job_dir: Path, todo: list[Item], start: int, seed: int) -> dict[int, ItemResult]:
-    """Load and judge the probe data the worker wrote. The caller holds GRADING_LOCK."""
-    found = {}
-    for k in range(start, len(todo)):
-        stem = job_dir / "out" / str(k)
-        if not (stem.with_suffix(".json")).exists():
+def _probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, notes: list[str],
+                backend: str = DEFAULT_BACKEND) -> tuple[dict[int, Path], dict[int, str], list]:
+    """Probe `todo` in workers on `backend`: a fresh worker after a timeout or crash inside an item, a hanging or
+    killing cell left out. Returns ({index: stem of its probe files}, {index: why it has none}, the cells kept)."""
+    names = {c.grade_id: c.name for c in cells}
+    on = "" if backend == DEFAULT_BACKEND else f"on the {backend.upper() if backend == 'jax' else backend} backend, "
+    stems: dict[int, Path] = {}
+    errors: dict[int, str] = {}
+    start, attempt = 0, 0
+    while start < len(todo):
+        attempt += 1
+        job_dir = root / f"run{attempt}"
+        outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits, backend)
+        with GRADING_LOCK:
+            cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
+        for gid, msg in cell_errors.items():
+            note = on + f"{names.get(gid, f'cell {gid!r}')} raised {msg}"
+            if note not in notes:
+                notes.append(note)
+        for k in range(start, len(todo)):
+            if (job_dir / "out" / f"{k}.json").exists():
+                stems[k] = job_dir / "out" / str(k)
+        if outcome == "done":
+            break
+        detail = on + detail if detail else detail
+        if detail and detail not in notes:
+            notes.append(detail)
+        if phase == "cell" and any(c.grade_id == where for c in cells):
+            # a cell that hangs or kills the process is left out; the rest of the notebook is graded
+            cells = [c for c in cells if c.grade_id != where]
+            notes.append(on + f"{names[where]} was skipped so that the other parts could be graded")
             continue
-        item = todo[k]
-        try:
-            probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
-        except Exception as exc:
-            found[k] = ItemResult(item.id, item.points, error=f"the check's output could not be read ({type(exc).__name__}); did your code write into the grader's files?")
-            continue
-        found[k] = judge(item, stem, seed)
-    return found
+        stuck = next((k for k in range(start, len(todo)) if todo[k].id == where), None) if phase == "item" else None
+        if stuck is None:  # failure outside any cell or item (start-up): nothing more can be graded
+            for k in range(start, len(todo)):
+                if k not in stems:
+                    errors[k] = detail
+            break
+        # the item the worker was stuck in gets the reason; a fresh worker grades the items after it
+        errors[stuck] = detail
+        start = stuck + 1
+    return stems, errors, cells
 
 
-def judge(item: Item, stem: Path, seed: int) -> ItemResult:
-    """Judge one item's probe data (`stem`.npz/.json), retrying once if the judge itself raises.
+def _load(stem: Path) -> dict:
+    return probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
+
+
+def judge(item: Item, stem, seed: int) -> ItemResult:
+    """Judge one item's probe data (`stem`.npz/.json, or {backend: stem, or why there is none} for an item
+    probed on several backends), retrying once if the judge itself raises.
 
     A judge that raises is a grader bug (or a transient failure of the grading process), not the
     student's: after JUDGE_ATTEMPTS the item is reported as not graded, with the reason for the
     instructor. Each attempt judges freshly loaded data, so a judge that changed it cannot skew the next.
     """
+    unreadable = ("the check's output could not be read ({}); did your code write into the grader's files?")
     failures = []
     for _ in range(JUDGE_ATTEMPTS):
         try:
             with GRADING_LOCK:
-                data = probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
+                try:
+                    if isinstance(stem, dict):
+                        data = item.merge_backends({b: _load(s) if isinstance(s, Path) else s for b, s in stem.items()})
+                    else:
+                        data = _load(stem)
+                except Exception as exc:  # noqa: BLE001 - forged or damaged files: the worker's doing
+                    return ItemResult(item.id, item.points, error=unreadable.format(type(exc).__name__))
                 checks = item.judge(data, item_seed(seed, item.id))
             return ItemResult(item.id, item.points, checks=checks)
         except Exception as exc:  # noqa: BLE001 - any failure of the judge is the grader's

@@ -104,6 +104,23 @@ def test_a_malformed_record_is_scored_with_a_reason_not_a_crash():
 
 # ---- credit rules ------------------------------------------------------------------------------
 
+def test_an_item_on_two_backends_is_judged_from_both_records():
+    """Item.backends: one probe record per backend, merged with prefixes; a backend whose process gave nothing is
+    an error entry the judge sees; a built-in refused on either backend is refused."""
+    item = registry.get("03_transformer/jax_backend")
+    assert item.backends == ("jax",) and item.slow
+    assert set(item.schema) == {f"{b}/{k}" for b in ("tensorflow", "jax") for k in item.probe_schema}
+    tf = {"data": {"backend": "tensorflow", "schedule": np.ones(3)}, "errors": {"masks": "ValueError: x"}}
+    merged = item.merge_backends({"tensorflow": tf, "jax": "timed out after 150 s"})
+    assert merged["data"] == {"tensorflow/backend": "tensorflow", "tensorflow/schedule": tf["data"]["schedule"]}
+    assert merged["errors"] == {"tensorflow/masks": "ValueError: x", "jax/probe": "timed out after 150 s"}
+    checks = item.judge(merged, 1)
+    assert sum(c.earned for c in checks) == 0 and all("timed out after 150 s" in c.message for c in checks)
+    used = {"data": {"scratch/used": ["keras.layers.MultiHeadAttention"]}, "errors": {}}
+    checks = item.judge(item.merge_backends({"tensorflow": {"data": {}, "errors": {}}, "jax": used}), 1)
+    assert sum(c.earned for c in checks) == 0 and "MultiHeadAttention" in checks[0].message
+
+
 def test_credit_shares_fractions_and_declaration():
     judge = Judge({"a": 1.0, "b": 0.5}, {"data": {}, "errors": {}})
     judge.add("a", True, share=0.5)

@@ -3,24 +3,26 @@ sub-checks it declares, and its feedback names the fault. The solution, the star
 class keep the points stored in tests/data/<id>_points.json (the table a change of the grader's
 form must reproduce).
 
-Each assignment's class is graded once per session (shared by the xdist workers). Training items (`Item.trains`:
-tens of seconds each) are graded for the solution, the starter, the sample class, every mutant that declares one,
-the first one-item mutant (compared with nbgrader in test_nbgrader_assignments) and the mutants the catalogue lists
-in TRAINING_KEEPS (bugs in cells the training uses that must keep full marks there); the other mutants are graded on
-every other item, and their points table has no training entry. (Every mutant was graded on every item when the
-catalogue was written; grading all of them in every run would take the test suite past its time budget.)
+Each assignment's class is graded once per session (shared by the xdist workers). Slow items (`Item.slow`: a
+training run of tens of seconds, or the same code on another backend in its own process) are graded for the
+solution, the starter, the sample class, the first one-item mutant (compared with nbgrader in
+test_nbgrader_assignments) and every mutant that declares the item; a training item also for the mutants the
+catalogue lists in TRAINING_KEEPS (bugs in cells the training uses that must keep full marks there). The other
+mutants are graded on every other item, and their points table has no entry for the slow item. (Every mutant was
+graded on every item when the catalogue was written; grading all of them in every run would take the test suite
+past its time budget.)
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from autograder.cli import grade_class
 from autograder.registry import assignments, items
-from autograder.runner import Limits
+from autograder.runner import Limits, grade_notebook
 from tests.helpers import ROOT, computed_once, read_nb, solution_nb, starter_nb, write_nb
 from tests.mutants import catalogue, sample_class, training_keeps
 
@@ -37,13 +39,12 @@ def first_one_item_mutant(assignment: str):
     return next(m for m in catalogue(assignment) if len(m.fails) == 1)
 
 
-def training_graded(assignment: str) -> set[str]:
-    """The mutants whose training items are graded: those that declare one, TRAINING_KEEPS, the first one-item
-    mutant and those in the sample class (whose notebooks are the mutants' own, graded once)."""
-    trains = {i.grade_id for i in items(assignment) if i.trains}
+def slow_graded(assignment: str, item) -> set[str]:
+    """The mutants whose slow item `item` is graded (see the module's docstring)."""
     in_class = {spec for spec in sample_class(assignment).values() if isinstance(spec, str) and spec != "starter"}
-    return ({m.id for m in catalogue(assignment) if trains & set(m.fails)} | set(training_keeps(assignment))
-            | {first_one_item_mutant(assignment).id} | in_class)
+    ids = {m.id for m in catalogue(assignment) if item.grade_id in m.fails} | in_class
+    ids |= {first_one_item_mutant(assignment).id}
+    return ids | set(training_keeps(assignment)) if item.trains else ids
 
 
 def _grade(assignment: str, folder: Path) -> dict:
@@ -64,15 +65,21 @@ def _grade(assignment: str, folder: Path) -> dict:
             first[key] = name
             unique.append((name, path))
     mutants = {m.id for m in catalogue(assignment)}
-    full = training_graded(assignment)
-    fast = [i.id for i in items(assignment) if not i.trains]
-    both = [(n, p) for n, p in unique if n not in mutants or n in full]
-    rest = [(n, p) for n, p in unique if n in mutants and n not in full]
-    kw = dict(seed=20261123, jobs=2, limits=Limits(setup_timeout_s=60), progress=False)
-    results = grade_class(both, assignment, folder / "out", **kw)
-    if rest:
-        results += grade_class(rest, assignment, folder / "out-fast", only=fast, **kw)
-    graded = {r.student: r for r in results}
+    slow = [i for i in items(assignment) if i.slow]
+    graded_slow = {i.id: slow_graded(assignment, i) for i in slow}
+    fast = [i.id for i in items(assignment) if not i.slow]
+
+    def only(name):
+        return None if name not in mutants else fast + [i for i, who in graded_slow.items() if name in who]
+
+    def one(job):
+        name, path = job
+        return grade_notebook(path, assignment, student=name, seed=20261123, limits=Limits(setup_timeout_s=60),
+                              only=only(name))
+
+    jobs = sorted(unique, key=lambda job: -len(only(job[0]) or items(assignment)))  # the longest first
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        graded = {r.student: r for r in pool.map(one, jobs)}
     return {**graded, **{name: graded[same] for name, same in alias.items()}}
 
 
@@ -103,8 +110,8 @@ def test_mutant_fails_exactly_its_items_and_sub_checks(graded, assignment, mutan
     result = graded[assignment][mutant.id]
     by = {i.item_id.split("/", 1)[1]: i for i in result.items}
     for item in items(assignment):
-        if item.grade_id not in by:  # a training item, graded for a subset (see the module's docstring)
-            assert item.trains and mutant.id not in training_graded(assignment), f"{mutant.id}/{item.grade_id} missing"
+        if item.grade_id not in by:  # a slow item, graded for a subset (see the module's docstring)
+            assert item.slow and mutant.id not in slow_graded(assignment, item), f"{mutant.id}/{item.grade_id} missing"
             continue
         got = by[item.grade_id]
         assert got.internal_error is None and got.error is None, f"{mutant.id}/{item.grade_id}: {got.feedback()}"

@@ -5,7 +5,9 @@
 The layer items are graded with the grader's own versions of the parts graded before them, so a bug costs
 points in its own item; transformer_training trains the student's whole Transformer, so a bug that breaks
 learning (a mask that lets the decoder see the next token, cross-attention that never reads the source)
-fails it too.
+fails it too. jax_backend compares the student's own parts on TensorFlow and JAX: it catches code that only
+TensorFlow runs (a tf.* call, a TensorFlow-only method), and a part that already raises on TensorFlow gets no
+credit there either.
 """
 from tests.mutants import Mutant
 
@@ -20,6 +22,8 @@ TR = "transformer_code"
 LOSS = "loss_code"
 SCHED = "schedule_code"
 TRAIN = "transformer_training/learns"
+# a Transformer that raises on TensorFlow is not credited on JAX either (the check compares parts that run)
+JAX_CRASH = ("jax_backend/layers", "jax_backend/training step")
 
 
 def _all(item, *subs):
@@ -53,8 +57,8 @@ MUTANTS = [
            ("masks", "transformer_training"), says="the padding mask is inverted",
            checks=_all("masks", "padding mask") + (TRAIN,)),
     Mutant("padding_mask_2d", MASKS, "return ops.expand_dims(ops.not_equal(tokens, PAD_ID), 1)",
-           "return ops.not_equal(tokens, PAD_ID)", ("masks", "transformer_training"), says="expected [",
-           checks=_all("masks", "shapes") + ("transformer_training/model", TRAIN)),
+           "return ops.not_equal(tokens, PAD_ID)", ("masks", "transformer_training", "jax_backend"), says="expected [",
+           checks=_all("masks", "shapes") + ("transformer_training/model", TRAIN) + JAX_CRASH),
     Mutant("look_ahead_off_by_one", MASKS, "ops.expand_dims(idx, 0), ops.expand_dims(idx, 1))",
            "ops.expand_dims(idx, 0), ops.expand_dims(idx, 1) + 1)", ("masks", "transformer_training"),
            says="off by one", checks=_all("masks", "look-ahead mask") + (TRAIN,)),
@@ -94,8 +98,8 @@ MUTANTS = [
            ("mha", "transformer_training"), says="project q, k, v per head",
            checks=_all("mha", "self-attention", "cross-attention", "mask", "weights returned") + (TRAIN,)),
     Mutant("mha_mask_without_head_axis", MHA, "mask = ops.expand_dims(mask, 1)                               # (B, 1, Tq, Tk): every head",
-           "pass", ("mha", "transformer_training"), says="needs a head axis",
-           checks=_all("mha", "mask") + ("transformer_training/model", TRAIN)),
+           "pass", ("mha", "transformer_training", "jax_backend"), says="needs a head axis",
+           checks=_all("mha", "mask") + ("transformer_training/model", TRAIN) + JAX_CRASH),
     Mutant("mha_keras_builtin", MHA, "H, dh = self.num_heads, self.key_dim",
            "H, dh = self.num_heads, self.key_dim\n        self.inner = keras.layers.MultiHeadAttention(H, dh)",
            ("mha", "transformer_training"), says="keras.layers.MultiHeadAttention",
@@ -149,6 +153,13 @@ MUTANTS = [
            "return ops.sum(loss * keep) / ops.sum(keep)", ("loss",), says="not NaN", checks=_all("loss", "edge cases")),
     Mutant("schedule_off_by_one", SCHED, 's = ops.cast(step, "float32") + 1.0', 's = ops.cast(step, "float32")',
            ("schedule",), says="one step late", checks=_all("schedule", "values", "peak", "optimizer")),
+    # ---- the same code on JAX
+    Mutant("mha_tf_einsum", MHA, 'outputs = ops.einsum("bhtk,hkd->btd", heads, self.output_kernel)',
+           'import tensorflow as tf\n        outputs = tf.einsum("bhtk,hkd->btd", heads, self.output_kernel)',
+           ("jax_backend",), says="a tf.* call", checks=("jax_backend/training step",)),
+    Mutant("loss_numpy_method", LOSS, "return ops.sum(loss * keep) / ops.maximum(ops.sum(keep), 1.0)",
+           "return ops.convert_to_tensor((ops.sum(loss * keep) / ops.maximum(ops.sum(keep), 1.0)).numpy())",
+           ("jax_backend",), says="raises on the JAX backend", checks=("jax_backend/functions",)),
     Mutant("schedule_no_warmup", SCHED, "ops.minimum(ops.rsqrt(s), s * (self.warmup_steps ** -1.5))",
            "ops.rsqrt(s)", ("schedule",), says="peak at step warmup_steps - 1",
            checks=_all("schedule", "values", "peak", "optimizer")),

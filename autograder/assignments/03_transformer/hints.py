@@ -160,3 +160,16 @@ TRAIN_FAIL = ("after the grader's training run your Transformer reached a held-o
               "(full credit from {pass_at:.2f}; each target position is predicted from the target prefix up to it): "
               "check the parts a working model needs (scaled scores, masks with True = attend, the look-ahead mask, "
               "cross-attention from the encoder, residuals and layer normalization)")
+
+# ---- the JAX backend
+JAX_RAISED = ("{part} runs on TensorFlow but raises on the JAX backend: {err} (a tf.* call or a TensorFlow-only "
+              "method? write layers with keras.ops only)")
+JAX_DIFFERS = ("{part} gives different numbers on JAX than on TensorFlow (largest difference {diff:.2g}): does it "
+               "depend on a TensorFlow-only behaviour, such as integer division or a dtype TensorFlow converts silently?")
+JAX_SHAPE = "{part} returns shape {jax} on JAX but {tf} on TensorFlow"
+JAX_NOT_RUN = "{part} {verb} on TensorFlow already ({err}): compared across backends once it runs"
+JAX_TRAIN = ("a jit-compiled training step of your Transformer failed on JAX: {err} (a tf.* call, a Python `if` "
+             "on a tensor value, or a NumPy conversion inside call()? use keras.ops)")
+JAX_NO_RUN = "the JAX run gave no result: {err}"
+JAX_STEP_DIFFERS = ("one training step from the same weights moves them differently on JAX than on TensorFlow "
+                    "(largest difference {diff:.2g}, in {where}): does call() depend on a TensorFlow-only behaviour?")

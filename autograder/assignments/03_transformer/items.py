@@ -1,7 +1,7 @@
 """The graded items of 03_transformer: points per sub-check, probe and judge, record, refused built-ins.
 
 This list is the only place the assignment's points live; a test proves the notebook's nbgrader points
-equal them. Total: 33.5 points.
+equal them. Total: 35 points.
 """
 import importlib.util
 
@@ -81,6 +81,14 @@ ITEMS = [
          checks=(("values", 0.75), ("peak", 0.25), ("optimizer", 0.25), ("serialization", 0.25)),
          needs=("WarmupSchedule",), probe_fn="schedule", judge_fn="schedule",
          record={"values/*": ARRAY, "peak": ARRAY, "optimizer": ARRAY, "config/*": ARRAY}, timeout_s=60),
+    Item(A, "jax_backend", "The same code on the JAX backend",
+         checks=(("functions", 0.5), ("layers", 0.5), ("training step", 0.5)),
+         needs=("Transformer",), probe_fn="portability", judge_fn="portability",
+         record={"backend": STR, "positional_encoding/*": ARRAY, "masks/*": ARRAY, "attention/n": INT,
+                 "attention/*": ARRAY, "loss/*": ARRAY, "schedule": ARRAY, "MultiHeadAttention/n": INT,
+                 "MultiHeadAttention/*": ARRAY, "FeedForward": ARRAY, "EncoderLayer": ARRAY, "DecoderLayer/n": INT,
+                 "DecoderLayer/*": ARRAY, "Transformer/n": INT, "Transformer/*": ARRAY, "train/paths": STRS, **FIT},
+         backends=("jax",), timeout_s=150, memory_mb=3072),  # built-ins are refused in the items above
     Item(A, "transformer_training", "Training the Transformer",
          checks=(("model", 0.5), ("learns", 2.5)),
          needs=("Transformer",), probe_fn="transformer_training", judge_fn="transformer_training",

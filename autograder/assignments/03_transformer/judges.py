@@ -556,3 +556,90 @@ def transformer_training(j, seed):
     judge_training_run(j, data["eval"][2], [2, data["train"][1].shape[1], data["tgt_vocab"]],
                        T.TRAIN_PASS_ACC, T.TRAIN_PARTIAL_ACC,  # read at call time (calibration)
                        hints.TRAIN_MODEL, hints.TRAIN_SLOW, hints.TRAIN_FAIL, model_steps=("construct", "model"))
+
+
+# ---- the same code on the JAX backend ----------------------------------------------------------------------
+
+PORTABLE = {"functions": ("positional_encoding", "masks", "attention", "loss", "schedule"),
+            "layers": ("MultiHeadAttention", "FeedForward", "EncoderLayer", "DecoderLayer", "Transformer")}
+TF, JAX = "tensorflow", "jax"
+
+
+def _outputs(j, backend: str, part: str) -> dict:
+    prefix = f"{backend}/{part}"
+    return {k[len(prefix):]: j.array(k) for k, v in j.data.items() if k == prefix or k.startswith(prefix + "/")
+            and not k.endswith("/n")}
+
+
+def _same_on_jax(j, part: str) -> tuple[str, str]:
+    """('', '') when `part` gives the same outputs on TensorFlow and JAX, ('tf', error) when it raises on TensorFlow
+    already, else ('jax', the message that says how it differs on JAX)."""
+    err_tf, err_jax = j.error_for(f"{TF}/{part}", f"{TF}/probe"), j.error_for(f"{JAX}/{part}", f"{JAX}/probe")
+    if err_tf:
+        return "tf", err_tf
+    if err_jax:
+        return "jax", hints.JAX_RAISED.format(part=part, err=err_jax)
+    tf_out, jax_out = _outputs(j, TF, part), _outputs(j, JAX, part)
+    if not tf_out or set(tf_out) != set(jax_out):
+        return "jax", hints.JAX_NO_RUN.format(err=f"{part} returned other outputs ({sorted(jax_out)} vs {sorted(tf_out)})")
+    for key, a in tf_out.items():
+        b = jax_out[key]
+        if a.shape != b.shape:
+            return "jax", hints.JAX_SHAPE.format(part=part, jax=list(b.shape), tf=list(a.shape))
+        both = np.isfinite(a) & np.isfinite(b)
+        if not np.array_equal(np.isfinite(a), np.isfinite(b)) or not close(a[both], b[both], 1e-4, 1e-4):
+            diff = float(np.max(np.abs(a[both] - b[both]), initial=np.inf))
+            return "jax", hints.JAX_DIFFERS.format(part=part, diff=diff)
+    return "", ""
+
+
+def _not_run(parts_errors: list[tuple[str, str]]) -> list[str]:
+    """One message per TensorFlow error: 'a, b and c raise on TensorFlow too (error): ...'."""
+    by_error: dict[str, list[str]] = {}
+    for part, err in parts_errors:
+        by_error.setdefault(err, []).append(part)
+    out = []
+    for err, parts in by_error.items():
+        names = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        out.append(hints.JAX_NOT_RUN.format(part=names, verb="raises" if len(parts) == 1 else "raise", err=err))
+    return out
+
+
+def portability(j, seed):
+    err = j.error_for(f"{JAX}/probe")
+    if err:
+        return j.fail_rest(hints.JAX_NO_RUN.format(err=err))
+    for check, parts in PORTABLE.items():  # each part is an equal share of its sub-check
+        found = {part: _same_on_jax(j, part) for part in parts}
+        on_tf = [(part, m) for part, (kind, m) in found.items() if kind == "tf"]
+        for part, (kind, message) in found.items():
+            j.add(check, not kind, message if kind == "jax" else "", share=1 / len(parts))
+        for message in _not_run(on_tf):
+            j.add(check, False, message, share=0.0)
+    _same_training_step(j)
+
+
+def _same_training_step(j):
+    """One SGD step from the same weights moves every weight the same way on both backends (a weight that gets no
+    gradient stays put on both: the layer items charge that)."""
+    err_tf, err_jax = j.error_for(f"{TF}/train"), j.error_for(f"{JAX}/train")
+    if err_tf:
+        return j.fail("training step", hints.JAX_NOT_RUN.format(part="a training step of your Transformer",
+                                                                  verb="raises", err=err_tf))
+    if err_jax:
+        return j.fail("training step", hints.JAX_TRAIN.format(err=err_jax))
+    names, paths = j.value(f"{TF}/train/names") or [], j.value(f"{TF}/train/paths") or []
+    if not names or names != j.value(f"{JAX}/train/names"):
+        return j.fail("training step", hints.JAX_TRAIN.format(err="the model has other weights on JAX"))
+    worst, where = 0.0, ""
+    for n in names:
+        arrays = [j.array(f"{b}/train/{when}/{n}") for b in (TF, JAX) for when in ("before", "after")]
+        if any(a is None for a in arrays) or len({a.shape for a in arrays}) != 1:
+            return j.fail("training step", hints.JAX_TRAIN.format(err=f"weight {n} is missing or has other shapes"))
+        tf_before, tf_after, jax_before, jax_after = arrays
+        diff = float(np.max(np.abs(tf_after - jax_after), initial=0.0))
+        if not np.all(np.isfinite(jax_after)):
+            diff = np.inf
+        if diff > worst:
+            worst, where = diff, paths[int(n)] if n.isdigit() and int(n) < len(paths) else n
+    j.add("training step", worst <= 1e-3, hints.JAX_STEP_DIFFERS.format(diff=worst, where=where))

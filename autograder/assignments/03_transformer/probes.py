@@ -671,6 +671,88 @@ def schedule(p, seed):
         p.put("config/serialize", values(restored, steps))
 
 
+# ---- the same code on another backend ---------------------------------------------------------------------
+
+@quiet
+def portability(p, seed):
+    """Each of the student's parts as written (nothing injected) on fixed inputs and weights, and on JAX one
+    jit-compiled training step of the Transformer. The item runs this probe on TensorFlow and on JAX, each in its
+    own process (`Item.backends`); the judge compares the two records."""
+    import keras
+
+    backend = keras.backend.backend()
+    p.put("backend", backend)
+    at, tr, lo = C.attention_case(seed), C.transformer_case(seed), C.loss_case(seed)
+    src, tgt = tr["src"], tr["tgt"]
+    with p.step("positional_encoding"):
+        p.put("positional_encoding/table", p.need("positional_encoding")(*C.PE_CASES[0]))
+        layer = p.need("PositionalEmbedding")(C.TR_SRC_V, C.TR_D)
+        layer(_tensor(src))
+        _sub(layer, "embedding", "PositionalEmbedding").set_weights([tr["params"]["src_embedding"]])
+        p.put("positional_encoding/embedding", layer(_tensor(src)))
+    with p.step("masks"):
+        p.put("masks/padding", p.need("padding_mask")(_tensor(src)))
+        p.put("masks/look_ahead", p.need("look_ahead_mask")(C.TR_T))
+    with p.step("attention"):
+        fn = p.need("scaled_dot_product_attention")
+        put_outputs(p, "attention", fn(*(_tensor(at[n]) for n in "qkv"), _tensor(at["mask"])), 2)
+    with p.step("loss"):
+        labels, logits = _tensor(lo["labels"]), _tensor(lo["logits"])
+        p.put("loss/loss", p.need("masked_loss")(labels, logits))
+        p.put("loss/accuracy", p.need("masked_accuracy")(labels, logits))
+    with p.step("schedule"):
+        d, warmup = C.SCHED_CASES[0]
+        s = p.need("WarmupSchedule")(d, warmup_steps=warmup)
+        p.put("schedule", [float(keras.ops.convert_to_numpy(s(_tensor(step, "int64")))) for step in C.SCHED_STEPS])
+    # the layers at the Transformer's sizes and lengths: JAX compiles each operation once per shape
+    rng = np.random.default_rng([seed, 10])
+    x = _tensor(rng.normal(0, 1, (src.shape[0], src.shape[1], C.TR_D)).astype(np.float32))
+    y = _tensor(rng.normal(0, 1, (tgt.shape[0], tgt.shape[1], C.TR_D)).astype(np.float32))
+    enc_mask = _tensor((src != C.PAD_ID)[:, None, :])
+    self_mask = _tensor(np.tril(np.ones((tgt.shape[1],) * 2, bool))[None] & (tgt != C.PAD_ID)[:, None, :])
+    enc, dec = tr["params"]["encoder"][0], tr["params"]["decoder"][0]
+    with p.step("MultiHeadAttention"):
+        layer = p.need("MultiHeadAttention")(C.TR_H, C.TR_D // C.TR_H)
+        layer(y, x)
+        set_mha(layer, dec["cross_mha"])
+        put_outputs(p, "MultiHeadAttention", layer(y, x, mask=enc_mask, return_attention_scores=True), 2)
+    with p.step("FeedForward"):
+        layer = p.need("FeedForward")(C.TR_D, C.TR_DFF)
+        layer(x)
+        set_ffn(layer, enc["ffn"], "FeedForward")
+        p.put("FeedForward", layer(x, training=False))
+    with p.step("EncoderLayer"):
+        layer = p.need("EncoderLayer")(C.TR_D, C.TR_H, C.TR_DFF)
+        layer(x, mask=enc_mask)
+        set_encoder_layer(layer, enc)
+        p.put("EncoderLayer", as_list(layer(x, mask=enc_mask, training=False))[0])
+    with p.step("DecoderLayer"):
+        layer = p.need("DecoderLayer")(C.TR_D, C.TR_H, C.TR_DFF)
+        layer(y, x, self_mask=self_mask, cross_mask=enc_mask)
+        set_decoder_layer(layer, dec)
+        put_outputs(p, "DecoderLayer", layer(y, x, self_mask=self_mask, cross_mask=enc_mask, training=False), 2)
+    new = lambda: p.need("Transformer")(C.TR_LAYERS, C.TR_D, C.TR_H, C.TR_DFF, C.TR_SRC_V, C.TR_TGT_V)  # noqa: E731
+    with p.step("Transformer"):
+        model = new()
+        model([src, tgt])
+        set_transformer(model, tr["params"])
+        put_outputs(p, "Transformer", model([src, tgt], training=False, return_attention=True), 2)
+    with p.step("train"):  # one layer, no dropout, the same starting weights on every backend
+        model = p.need("Transformer")(1, C.TR_D, C.TR_H, C.TR_DFF, C.TR_SRC_V, C.TR_TGT_V, dropout=0.0)
+        model([src, tgt])
+        rng = np.random.default_rng([seed, 11])
+        model.set_weights([rng.normal(0, 0.3, tuple(w.shape)).astype(np.float32) for w in model.get_weights()])
+        if backend == "jax":  # traced once without compiling: an error here is clearer than fit's
+            import jax
+
+            jax.eval_shape(lambda s, t: as_list(model([s, t], training=False))[0], src, tgt)
+        weights = model.trainable_weights
+        p.put("train/paths", [weight_path(w) for w in weights])
+        target = np.random.default_rng([seed, 9]).normal(0, 1, (src.shape[0], tgt.shape[1], C.TR_TGT_V))
+        fit_step_named(p, "train", model, {f"{i:03d}": w for i, w in enumerate(weights)}, [src, tgt],
+                       target.astype(np.float32), seed)
+
+
 # ---- the training run --------------------------------------------------------------------------------------
 
 @quiet

@@ -58,5 +58,5 @@ ITEMS = [
          judge_fn="long_term_dependency",
          record={"data/dtypes": STRS, "data/*": ARRAY, "model/out": SHAPE, "model/cell_weights": INTS,
                  "model/model_weights": INTS, "model/outputs": ARRAY, "model/final_h": ARRAY, "train/losses": ARRAY, "train/pred": ARRAY},
-         refuses=SEQUENCE_LAYERS, allows=(L + "RNN", L + "Dense"), timeout_s=240, memory_mb=2048),
+         refuses=SEQUENCE_LAYERS, allows=(L + "RNN", L + "Dense"), trains=True, timeout_s=240, memory_mb=2048),
 ]

@@ -173,3 +173,5 @@ JAX_TRAIN = ("a jit-compiled training step of your Transformer failed on JAX: {e
 JAX_NO_RUN = "the JAX run gave no result: {err}"
 JAX_STEP_DIFFERS = ("one training step from the same weights moves them differently on JAX than on TensorFlow "
                     "(largest difference {diff:.2g}, in {where}): does call() depend on a TensorFlow-only behaviour?")
+JAX_VARIABLE = (" (on JAX a Keras variable cannot be passed to every keras.ops function: use `variable.value`, or "
+                "ops.convert_to_tensor(variable), there)")

@@ -578,7 +578,7 @@ def _same_on_jax(j, part: str) -> tuple[str, str]:
     if err_tf:
         return "tf", err_tf
     if err_jax:
-        return "jax", hints.JAX_RAISED.format(part=part, err=err_jax)
+        return "jax", hints.JAX_RAISED.format(part=part, err=err_jax) + _variable_hint(err_jax)
     tf_out, jax_out = _outputs(j, TF, part), _outputs(j, JAX, part)
     if not tf_out or set(tf_out) != set(jax_out):
         return "jax", hints.JAX_NO_RUN.format(err=f"{part} returned other outputs ({sorted(jax_out)} vs {sorted(tf_out)})")
@@ -591,6 +591,10 @@ def _same_on_jax(j, part: str) -> tuple[str, str]:
             diff = float(np.max(np.abs(a[both] - b[both]), initial=np.inf))
             return "jax", hints.JAX_DIFFERS.format(part=part, diff=diff)
     return "", ""
+
+
+def _variable_hint(err: str) -> str:
+    return hints.JAX_VARIABLE if "__jax_array__" in err else ""
 
 
 def _not_run(parts_errors: list[tuple[str, str]]) -> list[str]:
@@ -627,7 +631,7 @@ def _same_training_step(j):
         return j.fail("training step", hints.JAX_NOT_RUN.format(part="a training step of your Transformer",
                                                                   verb="raises", err=err_tf))
     if err_jax:
-        return j.fail("training step", hints.JAX_TRAIN.format(err=err_jax))
+        return j.fail("training step", hints.JAX_TRAIN.format(err=err_jax) + _variable_hint(err_jax))
     names, paths = j.value(f"{TF}/train/names") or [], j.value(f"{TF}/train/paths") or []
     if not names or names != j.value(f"{JAX}/train/names"):
         return j.fail("training step", hints.JAX_TRAIN.format(err="the model has other weights on JAX"))

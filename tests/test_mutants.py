@@ -125,10 +125,13 @@ def test_mutant_fails_exactly_its_items_and_sub_checks(graded, assignment, mutan
             assert got.score < item.points, f"{mutant.id} was not caught by {item.grade_id}:\n{got.feedback()}"
         else:
             assert got.score == item.points, f"{mutant.id} wrongly cost points on {item.grade_id}:\n{got.feedback()}"
+    # a declared slow item that was not graded this run (see the module's docstring) is left out of what is compared
+    expected = {c for c in mutant.checks if c.split("/", 1)[0] in by}
     failed = {f"{i.item_id.split('/', 1)[1]}/{c.name}" for i in result.items for c in i.checks if not c.passed}
-    text = "\n".join(by[g].feedback() for g in mutant.fails)
-    assert failed == set(mutant.checks), f"{mutant.id} failed {sorted(failed)}, expected {sorted(mutant.checks)}:\n{text}"
-    assert mutant.says in text, f"feedback of {mutant.id} does not say {mutant.says!r}:\n{text}"
+    text = "\n".join(by[g].feedback() for g in mutant.fails if g in by)
+    assert failed == expected, f"{mutant.id} failed {sorted(failed)}, expected {sorted(expected)}:\n{text}"
+    if set(mutant.fails) <= set(by):  # the phrase may belong to the slow item's feedback
+        assert mutant.says in text, f"feedback of {mutant.id} does not say {mutant.says!r}:\n{text}"
 
 
 @pytest.mark.parametrize("assignment", assignments())

@@ -567,8 +567,8 @@ TF, JAX = "tensorflow", "jax"
 
 def _outputs(j, backend: str, part: str) -> dict:
     prefix = f"{backend}/{part}"
-    return {k[len(prefix):]: j.array(k) for k, v in j.data.items() if k == prefix or k.startswith(prefix + "/")
-            and not k.endswith("/n")}
+    return {k[len(prefix):]: j.array(k) for k in j.data
+            if k == prefix or (k.startswith(prefix + "/") and not k.endswith("/n"))}
 
 
 def _same_on_jax(j, part: str) -> tuple[str, str]:

@@ -71,7 +71,7 @@ def _on_other_backends(item, seed: int) -> dict:
     probe run in a worker process on each (one Keras backend per process), as the standalone runner does."""
     from pathlib import Path
 
-    from autograder import notebook, records, runner
+    from autograder import notebook, runner
 
     path = _notebook_here(item.assignment)
     if path is None:
@@ -82,10 +82,10 @@ def _on_other_backends(item, seed: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="seqlab-backend-") as tmp:
         for backend in item.backends:
             notes: list[str] = []
-            stems, errors, _ = runner._probe_pass(Path(tmp) / backend, cells, [item], seed, runner.Limits(), notes,
-                                                  backend=backend)
+            stems, errors, _ = runner.probe_pass(Path(tmp) / backend, cells, [item], seed, runner.Limits(), notes,
+                                                 backend=backend)
             if 0 in stems:
-                found[backend] = records.load(stems[0].with_suffix(".npz"), stems[0].with_suffix(".json"))
+                found[backend] = runner.load_probe(stems[0])
             else:
                 found[backend] = errors.get(0) or "; ".join(notes) or "no result came back"
     return found

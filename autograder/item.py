@@ -50,6 +50,10 @@ class Item:
         return self.trains or bool(self.backends)
 
     @property
+    def all_backends(self) -> tuple[str, ...]:
+        return (DEFAULT_BACKEND, *self.backends)
+
+    @property
     def probe_schema(self) -> dict[str, str]:
         """What one probe run (on one backend) writes."""
         return {**self.record, SCRATCH_KEY: records.STRS}
@@ -59,13 +63,13 @@ class Item:
         """What the judge reads: the probe's record, or one prefixed copy per backend (see `merge_backends`)."""
         if not self.backends:
             return self.probe_schema
-        return {f"{b}/{k}": kind for b in (DEFAULT_BACKEND, *self.backends) for k, kind in self.probe_schema.items()}
+        return {f"{b}/{k}": kind for b in self.all_backends for k, kind in self.probe_schema.items()}
 
     def merge_backends(self, by_backend: dict[str, dict]) -> dict:
         """One record from the probe records of each backend ({backend: record}); a backend with no record
         (its process failed) is an error entry `<backend>/probe`."""
         data, errors = {}, {}
-        for backend in (DEFAULT_BACKEND, *self.backends):
+        for backend in self.all_backends:
             record = by_backend.get(backend)
             if not isinstance(record, dict):
                 errors[f"{backend}/probe"] = str(record or "no result came back")
@@ -101,7 +105,7 @@ class Item:
 
         record = records.validate(record, self.schema)
         judge = Judge(dict(self.checks), record)
-        keys = [f"{b}/{SCRATCH_KEY}" for b in (DEFAULT_BACKEND, *self.backends)] if self.backends else [SCRATCH_KEY]
+        keys = [f"{b}/{SCRATCH_KEY}" for b in self.all_backends] if self.backends else [SCRATCH_KEY]
         used = sorted({name for key in keys for name in judge.value(key) or []})
         if used:
             from autograder import scratch

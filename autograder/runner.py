@@ -176,12 +176,12 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
     result.notes.extend(notes)
     job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
-        stems, errors, cells = _probe_pass(job_root / DEFAULT_BACKEND, cells, todo, seed, limits, result.notes)
+        stems, errors, cells = probe_pass(job_root / DEFAULT_BACKEND, cells, todo, seed, limits, result.notes)
         other: dict[str, tuple[dict, dict]] = {}
         for backend in sorted({b for i in todo for b in i.backends}):
             subset = [k for k, i in enumerate(todo) if backend in i.backends and k not in errors]
             if subset:
-                s, e, _ = _probe_pass(job_root / backend, cells, [todo[k] for k in subset], seed, limits, result.notes,
+                s, e, _ = probe_pass(job_root / backend, cells, [todo[k] for k in subset], seed, limits, result.notes,
                                       backend=backend)
                 other[backend] = ({subset[k]: v for k, v in s.items()}, {subset[k]: v for k, v in e.items()})
         lost = "no result came back from the check (did your code delete or move the grader's files?)"
@@ -206,8 +206,8 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
     return result
 
 
-def _probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, notes: list[str],
-                backend: str = DEFAULT_BACKEND) -> tuple[dict[int, Path], dict[int, str], list]:
+def probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, notes: list[str],
+               backend: str = DEFAULT_BACKEND) -> tuple[dict[int, Path], dict[int, str], list]:
     """Probe `todo` in workers on `backend`: a fresh worker after a timeout or crash inside an item, a hanging or
     killing cell left out. Returns ({index: stem of its probe files}, {index: why it has none}, the cells kept)."""
     names = {c.grade_id: c.name for c in cells}
@@ -250,7 +250,7 @@ def _probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, 
     return stems, errors, cells
 
 
-def _load(stem: Path) -> dict:
+def load_probe(stem: Path) -> dict:
     return probing.load(stem.with_suffix(".npz"), stem.with_suffix(".json"))
 
 
@@ -269,9 +269,9 @@ def judge(item: Item, stem, seed: int) -> ItemResult:
             with GRADING_LOCK:
                 try:
                     if isinstance(stem, dict):
-                        data = item.merge_backends({b: _load(s) if isinstance(s, Path) else s for b, s in stem.items()})
+                        data = item.merge_backends({b: load_probe(s) if isinstance(s, Path) else s for b, s in stem.items()})
                     else:
-                        data = _load(stem)
+                        data = load_probe(stem)
                 except Exception as exc:  # noqa: BLE001 - forged or damaged files: the worker's doing
                     return ItemResult(item.id, item.points, error=unreadable.format(type(exc).__name__))
                 checks = item.judge(data, item_seed(seed, item.id))

@@ -47,8 +47,7 @@ SLOW_DECLARED = None if os.environ.get("SEQLAB_SLOW_MUTANTS") == "all" else 3
 def slow_graded(assignment: str, item) -> set[str]:
     """The mutants whose slow item `item` is graded (see the module's docstring)."""
     in_class = {spec for spec in sample_class(assignment).values() if isinstance(spec, str) and spec != "starter"}
-    ids = {m.id for m in catalogue(assignment) if item.grade_id in m.fails}
-    ids = {m for m in [m.id for m in catalogue(assignment) if m.id in ids][:SLOW_DECLARED]} | in_class
+    ids = set([m.id for m in catalogue(assignment) if item.grade_id in m.fails][:SLOW_DECLARED]) | in_class
     ids |= {first_one_item_mutant(assignment).id}
     return ids | set(training_keeps(assignment)) if item.trains else ids
 

@@ -731,9 +731,8 @@ def portability(p, seed):
         layer(y, x, self_mask=self_mask, cross_mask=enc_mask)
         set_decoder_layer(layer, dec)
         put_outputs(p, "DecoderLayer", layer(y, x, self_mask=self_mask, cross_mask=enc_mask, training=False), 2)
-    new = lambda: p.need("Transformer")(C.TR_LAYERS, C.TR_D, C.TR_H, C.TR_DFF, C.TR_SRC_V, C.TR_TGT_V)  # noqa: E731
     with p.step("Transformer"):
-        model = new()
+        model = p.need("Transformer")(C.TR_LAYERS, C.TR_D, C.TR_H, C.TR_DFF, C.TR_SRC_V, C.TR_TGT_V)
         model([src, tgt])
         set_transformer(model, tr["params"])
         put_outputs(p, "Transformer", model([src, tgt], training=False, return_attention=True), 2)

@@ -40,23 +40,11 @@ def reference_namespace() -> dict:
     return ns
 
 
-def teacher_forcing_arrays(pairs, en_tok, ko_tok):
-    """pairs -> source (N, S), target_in (N, T), target_out (N, T), int32, padded with 0."""
-    import numpy as np
-
-    sources, targets = en_tok.encode([p[0] for p in pairs]), ko_tok.encode([p[1] for p in pairs])
-    x = np.zeros((len(pairs), max(map(len, sources))), np.int32)
-    t_in = np.zeros((len(pairs), max(map(len, targets)) - 1), np.int32)
-    t_out = np.zeros_like(t_in)
-    for i, (s, t) in enumerate(zip(sources, targets)):
-        x[i, :len(s)], t_in[i, :len(t) - 1], t_out[i, :len(t) - 1] = s, t[:-1], t[1:]
-    return x, t_in, t_out
-
-
 def run(ns: dict, model_name: str, seed: int, args) -> str:
     import keras
     import numpy as np
 
+    from autograder.checks.train import _arrays as teacher_forcing_arrays
     from seqlab import data as sd
     from seqlab.formality import strip_tag, tag_pairs
     from seqlab.pipeline import make_dataset

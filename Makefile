@@ -9,13 +9,14 @@ PYTEST_JOBS ?= 2
 # Every assignment that has a master notebook solutions/<id>/<id>.ipynb (nothing to edit when one is added)
 ASSIGNMENTS := $(sort $(foreach nb,$(wildcard solutions/*/*.ipynb),$(if $(filter $(notdir $(nb)),$(notdir $(patsubst %/,%,$(dir $(nb)))).ipynb),$(notdir $(patsubst %/,%,$(dir $(nb)))))))
 
-.PHONY: help venv demo test notebooks check-notebooks solutions bench lock clean
+.PHONY: help venv demo test notebooks check-notebooks solutions checkpoints bench lock clean
 
 help:
 	@echo "make demo        set up .venv and grade the sample class in examples/"
 	@echo "make test        run the kit's tests (pytest)"
 	@echo "make notebooks   regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make solutions   executed copies of the master notebooks in build/solutions/"
+	@echo "make checkpoints retrain the instructor checkpoint of 04_translation (minutes; committed)"
 	@echo "make bench       nbgrader autograde vs the standalone runner, seconds per submission"
 
 venv: $(STAMP)
@@ -42,6 +43,9 @@ notebooks: venv
 
 solutions: venv
 	$(BIN)/python -m seqlab.build_solutions --out build/solutions
+
+checkpoints: venv
+	$(BIN)/python -m autograder.assignments.04_translation.checkpoint
 
 bench: venv
 	$(BIN)/python benchmarks/grading.py --n 4

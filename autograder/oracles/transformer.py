@@ -242,6 +242,83 @@ def decoder_params_random(rng, d, H, dh, d_ff, d_enc=None):
             "ffn": ffn_params_random(rng, d, d_ff), "ln3": ln_params_random(rng, d)}
 
 
+# ---- the whole model, and greedy decoding ----------------------------------------------------------
+
+def transformer_logits(params, src, tgt, eps=1e-3, encoded=None):
+    """The post-norm encoder-decoder Transformer (dropout off): (logits (B, T, V), the last decoder layer's
+    cross-attention weights (B, H, T, S)), float64.
+
+    params: {"src_embedding": (V_src, d), "tgt_embedding": (V_tgt, d), "encoder": [encoder params],
+    "decoder": [decoder params], "final": {"kernel": (d, V_tgt), "bias": (V_tgt,)}}; src (B, S) and tgt (B, T)
+    int token ids, [PAD] = 0. Embeddings are scaled by sqrt(d) before the sinusoidal positional encoding is
+    added; the encoder and the cross-attention use the source padding mask (B, 1, S), the decoder's
+    self-attention the look-ahead mask AND the target padding mask (B, T, T). `encoded` (the encoder's output
+    for src, from `transformer_encode`) skips the encoder.
+    """
+    src, tgt = np.asarray(src), np.asarray(tgt)
+    src_mask = padding_mask(src)                                              # (B, 1, S)
+    x = transformer_encode(params, src, eps) if encoded is None else encoded  # (B, S, d)
+    self_mask = combine_masks(look_ahead_mask(tgt.shape[1]), padding_mask(tgt))  # (B, T, T)
+    y, weights = _embed(params["tgt_embedding"], tgt), None
+    for p in params["decoder"]:
+        y, weights = decoder_layer(p, y, x, self_mask=self_mask, cross_mask=src_mask, eps=eps)
+    final = params["final"]
+    return y @ np.asarray(final["kernel"], np.float64) + np.asarray(final["bias"], np.float64), weights
+
+
+def _embed(table, tokens):
+    table = np.asarray(table, np.float64)
+    d = table.shape[1]
+    return table[tokens] * np.sqrt(d) + positional_encoding(tokens.shape[1], d)[None]  # (B, T, d)
+
+
+def transformer_encode(params, src, eps=1e-3):
+    """The encoder's output (B, S, d) for source ids src (B, S)."""
+    src = np.asarray(src)
+    x, mask = _embed(params["src_embedding"], src), padding_mask(src)
+    for p in params["encoder"]:
+        x = encoder_layer(p, x, mask=mask, eps=eps)
+    return x
+
+
+def greedy_decode(params, src, max_len, start_id=2, end_id=3, pad_id=0, eps=1e-3):
+    """Greedy decoding of the whole batch: (B, <= max_len) int32 ids after [START], each row up to and
+    including its first [END], then [PAD].
+
+    Incremental: in a causal decoder a position's outputs never change once computed, so each step runs only
+    the new position through every layer, attending to the inputs that layer saw at all earlier positions
+    (kept per layer). The logits equal transformer_logits' at the last position of the whole prefix (tested).
+    """
+    src = np.asarray(src)
+    enc_out, src_mask = transformer_encode(params, src, eps), padding_mask(src)    # (B, S, d), (B, 1, S)
+    table = np.asarray(params["tgt_embedding"], np.float64)
+    d = table.shape[1]
+    pe = positional_encoding(max_len, d)                                          # (max_len, d)
+    seen = [np.zeros((src.shape[0], 0, d)) for _ in params["decoder"]]            # each layer's inputs so far
+    tokens = np.full(src.shape[0], start_id, np.int32)
+    out = np.zeros((src.shape[0], 0), np.int32)
+    done = np.zeros(src.shape[0], bool)
+    final = params["final"]
+    for t in range(max_len):
+        x = table[tokens][:, None, :] * np.sqrt(d) + pe[t]                        # (B, 1, d)
+        for i, p in enumerate(params["decoder"]):
+            seen[i] = np.concatenate([seen[i], x], axis=1)                        # (B, t + 1, d)
+            a1, _ = multi_head_attention(p["self_mha"], x, seen[i])               # every earlier position: no mask
+            h1 = _ln(x + a1, p["ln1"], eps)
+            a2, _ = multi_head_attention(p["cross_mha"], h1, enc_out, mask=src_mask)
+            h2 = _ln(h1 + a2, p["ln2"], eps)
+            x = _ln(h2 + _ffn(h2, p["ffn"]), p["ln3"], eps)
+        logits = x[:, 0] @ np.asarray(final["kernel"], np.float64) + np.asarray(final["bias"], np.float64)
+        nxt = logits.argmax(-1).astype(np.int32)
+        nxt[done] = pad_id
+        out = np.concatenate([out, nxt[:, None]], axis=1)
+        done |= nxt == end_id
+        tokens = nxt
+        if done.all():
+            break
+    return out
+
+
 # ---- loss, accuracy, learning rate -----------------------------------------------------------------
 
 def masked_loss(labels, logits, pad_id=0):

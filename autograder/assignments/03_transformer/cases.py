@@ -211,21 +211,7 @@ def transformer_expected(params, src, tgt):
     the oracles (post-norm layers, dropout off), float64. Judge only."""
     from autograder.oracles import transformer as o
 
-    src, tgt = np.asarray(src), np.asarray(tgt)
-    src_mask = o.padding_mask(src)                                           # (B, 1, S)
-    self_mask = o.combine_masks(o.look_ahead_mask(tgt.shape[1]), o.padding_mask(tgt))  # (B, T, T)
-
-    def embed(table, toks):
-        return np.asarray(table, np.float64)[toks] * np.sqrt(TR_D) + o.positional_encoding(toks.shape[1], TR_D)[None]
-
-    x = embed(params["src_embedding"], src)
-    for p in params["encoder"]:
-        x = o.encoder_layer(p, x, mask=src_mask)
-    y, weights = embed(params["tgt_embedding"], tgt), None
-    for p in params["decoder"]:
-        y, weights = o.decoder_layer(p, y, x, self_mask=self_mask, cross_mask=src_mask)
-    logits = y @ np.asarray(params["final"]["kernel"], np.float64) + np.asarray(params["final"]["bias"], np.float64)
-    return logits, weights
+    return o.transformer_logits(params, src, tgt)
 
 
 # ---- loss and accuracy -----------------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""The weight transplant: the instructor checkpoint loaded into a student's Transformer, translated by the grader.
+
+The student's architecture is built at the checkpoint's configuration, called once (so it builds its weights),
+then given the checkpoint's weights through the prescribed sub-layer names (03's `set_transformer`). The grader's
+own greedy loop then decodes the hidden sentences with it: the whole prefix again at every step, [PAD] after a
+row's [END]. With a correct architecture the translations are the oracle's (`checkpoint.json`'s BLEU, up to
+float32 ties); a wrong layer (no scaling, a causal mask off by one, pre-norm instead of post-norm) translates
+worse with the very same weights. Runs in the student's process; returns plain ids.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from . import checkpoint as K
+
+_T03 = "autograder.assignments.03_transformer.probes"
+MARGIN = 2.0  # BLEU points below the checkpoint's (oracle) figure that still pass; calibrated in tests/test_checkpoint_04.py
+
+
+def build(transformer_cls, src_vocab: int, tgt_vocab: int, params: dict):
+    """The student's Transformer at the checkpoint's configuration with the checkpoint's weights."""
+    c = K.CONFIG
+    model = transformer_cls(c["num_layers"], c["d_model"], c["num_heads"], c["d_ff"], src_vocab, tgt_vocab,
+                            c["dropout"])
+    src, tgt = np.array([[2, 5, 3]], np.int32), np.array([[2, 5]], np.int32)
+    model([src, tgt], training=False)
+    importlib.import_module(_T03).set_transformer(model, params)
+    return model
+
+
+def greedy_ids(model, src: np.ndarray, max_len: int, start_id: int = 2, end_id: int = 3, pad_id: int = 0):
+    """(N, <= max_len) int32: the grader's greedy decoding with any ([source, target_in]) -> logits model."""
+    import keras
+
+    out = np.full((src.shape[0], 1), start_id, np.int32)
+    done = np.zeros(src.shape[0], bool)
+    for _ in range(max_len):
+        logits = keras.ops.convert_to_numpy(model([src, out], training=False))
+        nxt = np.asarray(logits)[:, -1].argmax(-1).astype(np.int32)
+        nxt[done] = pad_id
+        out = np.concatenate([out, nxt[:, None]], axis=1)
+        done |= nxt == end_id
+        if done.all():
+            break
+    return out[:, 1:]
+
+
+def translate_hidden(model) -> list[list[int]]:
+    """The hidden sentences' greedy ids (without [START], [END] and [PAD]), by the grader's loop over `model`."""
+    from seqlab import data as sd
+    from seqlab.tokenizers import load_tokenizers
+
+    hidden = importlib.import_module(f"{__package__}.hidden")
+    en, _ = load_tokenizers(sd.DEFAULT_CORPUS_DIR, build=False)
+    sources = en.encode([p[0] for p in hidden.hidden_pairs(K.HIDDEN_N)])
+    return K.translate_ids(lambda src, max_len: greedy_ids(model, src, max_len), sources)
+
+
+def hidden_bleu(ids) -> float:
+    """BLEU (sacrebleu) of decoded hidden-sentence ids against their references. Judge side."""
+    hidden = importlib.import_module(f"{__package__}.hidden")
+    return K.bleu_of(ids, [p[1] for p in hidden.hidden_pairs(K.HIDDEN_N)])
+
+
+def future_sensitivity(model, src: np.ndarray, t_in: np.ndarray, k: int, seed: int = 0) -> float:
+    """Largest change of the logits at positions 0..k when every target token after position k is replaced by
+    another real token: 0 (up to float error) for a causal decoder."""
+    rng = np.random.default_rng(seed)
+    other = t_in.copy()
+    tail = other[:, k + 1:]
+    other[:, k + 1:] = np.where(tail != 0, 4 + (tail - 4 + rng.integers(1, 50, tail.shape)) % 1000, 0)
+    import keras
+
+    a = np.asarray(keras.ops.convert_to_numpy(model([src, t_in], training=False)))[:, :k + 1]
+    b = np.asarray(keras.ops.convert_to_numpy(model([src, other], training=False)))[:, :k + 1]
+    return float(np.abs(a - b).max())

@@ -1,0 +1,220 @@
+"""The grader's training run of 04_translation: the student's Transformer trained from a fixed seed, judged by BLEU.
+
+Two profiles, chosen automatically from the machine the probe runs on and recorded in the results: `gpu` when
+the Keras backend sees a GPU (the full configuration; on a machine with JAX and no TensorFlow it runs with
+`KERAS_BACKEND=jax`), `cpu` otherwise (a calibrated smaller configuration on short sentences). Thresholds and
+configurations live in PROFILES, nowhere else.
+
+Data: the tokenized arrays committed next to the checkpoint (`checkpoint/tokens.npz`, written by `make
+checkpoints`; a test proves them equal to a fresh tokenization), so a run needs NumPy, Keras and a backend only:
+the formality-tagged training pairs and the grader's hidden sentences (hidden.py). Batches are bucketed by length
+and padded to fixed widths, so a compiled backend (JAX, XLA) traces a handful of shapes, not one per batch.
+
+The grader's own loss (cross-entropy from logits, [PAD] ignored) and optimizer (Adam with the warm-up schedule of
+the paper, written here): the student's loss and schedule are graded in their own items. BLEU of greedy
+translations of the hidden sentences (the grader's loop over the student's model, transplant.greedy_ids).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+
+from . import checkpoint as K
+
+WIDTHS = (8, 12, 16, 24, 32, 48, 64)  # padded batch widths (tokens, [START]/[END] included)
+
+# Calibrated with `python benchmarks/translation_training.py` (see there for the table of runs).
+PROFILES = {
+    "cpu": {"num_layers": 2, "d_model": 64, "num_heads": 4, "d_ff": 128, "dropout": 0.1,
+            "max_words": 8, "epochs": 3, "batch_size": 64, "warmup_steps": 200,
+            "eval_max_words": 8, "eval_n": 150, "pass_bleu": 30.0, "partial_bleu": 15.0},
+    "gpu": {"num_layers": 2, "d_model": 128, "num_heads": 4, "d_ff": 256, "dropout": 0.1,
+            "max_words": 32, "epochs": 6, "batch_size": 128, "warmup_steps": 400,
+            "eval_max_words": 32, "eval_n": 400, "pass_bleu": 45.0, "partial_bleu": 25.0},
+}
+
+
+def profile_name() -> str:
+    """"gpu" when the Keras backend has a GPU, else "cpu"."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            return "gpu" if any(d.platform == "gpu" for d in jax.devices()) else "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+        if backend == "torch":
+            import torch
+
+            return "gpu" if torch.cuda.is_available() else "cpu"
+    except Exception:  # a backend that cannot list its devices trains on the CPU
+        return "cpu"
+    return "cpu"
+
+
+# ---- the committed token arrays --------------------------------------------------------------------------
+
+TOKENS = K.DIR / "tokens.npz"
+
+
+def _ragged(rows) -> tuple[np.ndarray, np.ndarray]:
+    splits = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    values = np.concatenate([np.asarray(r, np.int32) for r in rows]) if rows else np.zeros(0, np.int32)
+    return values.astype(np.int16 if values.size == 0 or values.max() < 2 ** 15 else np.int32), splits
+
+
+def _rows(values, splits) -> list[np.ndarray]:
+    return [values[splits[i]:splits[i + 1]].astype(np.int32) for i in range(len(splits) - 1)]
+
+
+def corpus_key() -> str:
+    """sha256 of what the token arrays are made from: the shipped training split, both vocabularies and the
+    hidden sentences (a stale tokens.npz is refused)."""
+    from seqlab import data as sd
+
+    from .hidden import hidden_pairs
+
+    h = hashlib.sha256()
+    for name in ("train.tsv", "vocab_en.txt", "vocab_ko.txt"):
+        h.update((sd.DEFAULT_CORPUS_DIR / name).read_bytes())
+    h.update(json.dumps(hidden_pairs(K.HIDDEN_N), ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def tokenize_all() -> dict:
+    """Fresh token arrays (needs tensorflow-text): tagged training pairs and the hidden sources."""
+    from seqlab import data as sd
+    from seqlab.formality import tag_pairs
+    from seqlab.tokenizers import load_tokenizers
+
+    from .hidden import hidden_pairs
+
+    en, ko = load_tokenizers(sd.DEFAULT_CORPUS_DIR, build=False)
+    train = tag_pairs(sd.default_corpus("train", corpus_dir=sd.DEFAULT_CORPUS_DIR)).pairs
+    return {"train_src": en.encode([p[0] for p in train]), "train_tgt": ko.encode([p[1] for p in train]),
+            "train_words": [len(p[0].split()) - 1 for p in train],  # without the tag
+            "hidden_src": en.encode([p[0] for p in hidden_pairs(K.HIDDEN_N)])}
+
+
+def write_tokens(path=TOKENS) -> None:
+    t = tokenize_all()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for name in ("train_src", "train_tgt", "hidden_src"):
+        arrays[f"{name}_values"], arrays[f"{name}_splits"] = _ragged(t[name])
+    np.savez_compressed(path, train_words=np.asarray(t["train_words"], np.int16), key=np.array(corpus_key()),
+                        **arrays)
+
+
+def load_tokens(path=TOKENS) -> dict:
+    with np.load(path) as z:
+        if str(z["key"]) != corpus_key():
+            raise RuntimeError(f"{path} is stale (the corpus, the vocabularies or the hidden sentences changed): "
+                               "run `make checkpoints`")
+        return {"train_src": _rows(z["train_src_values"], z["train_src_splits"]),
+                "train_tgt": _rows(z["train_tgt_values"], z["train_tgt_splits"]),
+                "train_words": z["train_words"].astype(int),
+                "hidden_src": _rows(z["hidden_src_values"], z["hidden_src_splits"])}
+
+
+# ---- batches -----------------------------------------------------------------------------------------------
+
+def _width(n: int) -> int:
+    return next((w for w in WIDTHS if w >= n), n)
+
+
+def batches(src, tgt, batch_size: int, seed: int, epoch: int) -> list:
+    """One epoch of ((source, target_in), target_out) int32 batches: pairs grouped by padded width (the wider of
+    source and target), shuffled within and across groups from (seed, epoch), full batches only."""
+    rng = np.random.default_rng([seed, epoch])
+    groups: dict[int, list[int]] = {}
+    for i, (s, t) in enumerate(zip(src, tgt)):
+        groups.setdefault(_width(max(len(s), len(t) - 1)), []).append(i)
+    out = []
+    for width, idx in sorted(groups.items()):
+        idx = np.array(idx)[rng.permutation(len(idx))]
+        for b in range(0, len(idx) - batch_size + 1, batch_size):
+            rows = idx[b:b + batch_size]
+            x = np.zeros((batch_size, width), np.int32)
+            t_in, t_out = np.zeros((batch_size, width), np.int32), np.zeros((batch_size, width), np.int32)
+            for k, r in enumerate(rows):
+                s, t = src[r], tgt[r]
+                x[k, :len(s)] = s
+                t_in[k, :len(t) - 1], t_out[k, :len(t) - 1] = t[:-1], t[1:]
+            out.append(((x, t_in), t_out))
+    return [out[i] for i in rng.permutation(len(out))]
+
+
+def training_set(tokens: dict, profile: dict) -> tuple[list, list]:
+    keep = [i for i, w in enumerate(tokens["train_words"]) if w <= profile["max_words"]]
+    return [tokens["train_src"][i] for i in keep], [tokens["train_tgt"][i] for i in keep]
+
+
+def eval_set(profile: dict) -> list[int]:
+    """Indices of the hidden sentences this profile is judged on: the first eval_n of <= eval_max_words words."""
+    from .hidden import hidden_pairs
+
+    words = [len(en.split()) - 1 for en, _ in hidden_pairs(K.HIDDEN_N)]
+    return [i for i, w in enumerate(words) if w <= profile["eval_max_words"]][:profile["eval_n"]]
+
+
+# ---- the run -------------------------------------------------------------------------------------------------
+
+def compose(transformer_cls, profile: dict, src_vocab: int, tgt_vocab: int):
+    p = profile
+    return transformer_cls(p["num_layers"], p["d_model"], p["num_heads"], p["d_ff"], src_vocab, tgt_vocab, p["dropout"])
+
+
+def warmup(d_model: int, warmup_steps: int):
+    """The paper's schedule lr = d_model^-0.5 * min(s^-0.5, s * warmup^-1.5), s = step + 1 (the grader's own)."""
+    import keras
+
+    class Warmup(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            s = keras.ops.cast(step, "float32") + 1.0
+            return d_model ** -0.5 * keras.ops.minimum(keras.ops.rsqrt(s), s * warmup_steps ** -1.5)
+
+        def get_config(self):
+            return {}
+
+    return Warmup()
+
+
+def train(model, profile: dict, tokens: dict, seed: int) -> dict:
+    """Fit the (already built) model; returns {"seconds", "steps", "loss"}: the training loss per epoch."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(warmup(profile["d_model"], profile["warmup_steps"]),
+                                                  beta_1=0.9, beta_2=0.98, epsilon=1e-9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
+    src, tgt = training_set(tokens, profile)
+    start, losses, steps = time.perf_counter(), [], 0
+    for epoch in range(profile["epochs"]):
+        epoch_losses = [float(model.train_on_batch([x, t_in], t_out))
+                        for (x, t_in), t_out in batches(src, tgt, profile["batch_size"], seed, epoch)]
+        steps += len(epoch_losses)
+        losses.append(round(float(np.mean(epoch_losses)), 4))
+    return {"seconds": round(time.perf_counter() - start, 1), "steps": steps, "loss": losses}
+
+
+def hidden_ids(model, tokens: dict, profile: dict) -> list[list[int]]:
+    from .transplant import greedy_ids
+
+    sources = [tokens["hidden_src"][i] for i in eval_set(profile)]
+    return K.translate_ids(lambda src, max_len: greedy_ids(model, src, max_len), sources)
+
+
+def hidden_bleu(ids, profile: dict) -> float:
+    """Judge side: BLEU of the decoded ids against the references of the profile's hidden sentences."""
+    from .hidden import hidden_pairs
+
+    pairs = hidden_pairs(K.HIDDEN_N)
+    return K.bleu_of(ids, [pairs[i][1] for i in eval_set(profile)])

@@ -1,0 +1,80 @@
+"""Calibration of 04's training run: does the grader's run tell a working Transformer from a broken one, in time?
+
+    [KERAS_BACKEND=jax] python benchmarks/translation_training.py [--profile cpu|gpu] [--variants ref,pre_norm,...]
+                                                                  [--seeds 1,2,3] [--threads N] [--set NAME=VALUE ...]
+
+Trains the reference Transformer (tests/fixtures/03_reference_answers.py, the layers 04 re-declares) and its broken
+variants (benchmarks/transformer_training.py: no_cross_attention, causal_leak, no_scaling, no_positional_encoding,
+pre_norm) in a profile of autograder/assignments/04_translation/training.py (PROFILES; `--set epochs=2` changes one
+value), and prints per run the BLEU of the greedy translations of the profile's hidden sentences, the verdict the
+judge would give, the training loss per epoch, and the seconds of training and of decoding. `--threads N` sets
+TensorFlow's intra- and inter-op threads (the grader's worker uses 1). `--backend-info` prints the device.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+TRAINING = "autograder.assignments.04_translation.training"
+
+
+def run(variant: str, seed: int, profile: dict) -> dict:
+    import keras
+
+    import transformer_training as variants
+
+    T = importlib.import_module(TRAINING)
+    ns = variants.reference_namespace() if variant == "ref" else variants.variant_namespace(variant)
+    tokens = T.load_tokens()
+    keras.utils.set_random_seed(seed)
+    vocab_en = len((ROOT / "data" / "en_ko" / "vocab_en.txt").read_text(encoding="utf-8").split("\n")) - 1
+    model = T.compose(ns["Transformer"], profile, vocab_en, len(T.K.korean_vocab()))
+    model([tokens["train_src"][0][None], tokens["train_tgt"][0][None, :-1]])
+    info = T.train(model, profile, tokens, seed)
+    start = time.perf_counter()
+    ids = T.hidden_ids(model, tokens, profile)
+    info["decode_seconds"] = round(time.perf_counter() - start, 1)
+    info["bleu"] = T.hidden_bleu(ids, profile)
+    return info
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--variants", default="ref,no_cross_attention,causal_leak,no_scaling,pre_norm")
+    ap.add_argument("--seeds", default="1")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    a = ap.parse_args(argv)
+    import keras
+
+    if a.threads and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(a.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(a.threads)
+    T = importlib.import_module(TRAINING)
+    profile = dict(T.PROFILES[a.profile])
+    for item in a.set:
+        name, value = item.split("=", 1)
+        profile[name] = type(profile[name])(value)
+    print(f"backend {keras.backend.backend()}, detected profile {T.profile_name()}, running {a.profile}: {profile}")
+    for variant in a.variants.split(","):
+        for seed in map(int, a.seeds.split(",")):
+            r = run(variant, seed, profile)
+            verdict = ("pass" if r["bleu"] >= profile["pass_bleu"] else
+                       "half" if r["bleu"] >= profile["partial_bleu"] else "fail")
+            print(f"{variant:24s} seed {seed}: BLEU {r['bleu']:6.2f} {verdict:4s}  train {r['seconds']:6.1f} s "
+                  f"({r['steps']} steps)  decode {r['decode_seconds']:5.1f} s  loss {r['loss']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,8 +3,9 @@
 The committed checkpoint (`make checkpoints`) must agree with its record: the file's sha256, the configuration's
 shapes, and the BLEU of the NumPy oracle's greedy translations of the hidden sentences, recomputed here. The
 reference Transformer (tests/fixtures/03_reference_answers.py, the layers the 04 notebook re-declares) given the
-checkpoint's weights must translate the hidden sentences as well as the oracle does; the same weights in broken
-architectures (the variants of benchmarks/transformer_training.py) must translate clearly worse.
+checkpoint's weights must translate the hidden sentences as well as the oracle does (tests/test_grader_04.py grades
+it: full marks); the same weights in broken architectures (the variants of benchmarks/transformer_training.py) must
+translate clearly worse.
 """
 from __future__ import annotations
 
@@ -108,26 +109,21 @@ def test_incremental_oracle_decoding_equals_the_whole_prefix_recomputed(params):
     assert len({tuple(r) for r in fast}) == len(rows)  # real, different translations
 
 
-def _transplanted_bleu(ns, params) -> float:
+@pytest.mark.parametrize("variant", ["no_scaling", "pre_norm", "no_positional_encoding"])
+def test_broken_architectures_fall_short(params, variant):
+    """On all 400 hidden sentences (measured 2026-11-29): no_scaling 80.70, no_positional_encoding 33.03, pre_norm
+    0.03 (no_cross_attention 0.75) against 94.73 for the reference. Here on the first 150, against the oracle's
+    BLEU on the same 150 (the judge uses all 400)."""
     from seqlab import data as sd
     from seqlab.tokenizers import load_tokenizers
 
     en, ko = load_tokenizers(sd.DEFAULT_CORPUS_DIR, build=False)
-    model = T.build(ns["Transformer"], en.vocab_size, ko.vocab_size, params)
-    return T.hidden_bleu(T.translate_hidden(model))
-
-
-def test_reference_transformer_reaches_the_checkpoint_bleu(meta, params):
-    got = _transplanted_bleu(variants.reference_namespace(), params)
-    assert abs(got - meta["bleu"]["hidden"]) <= 0.5, (got, meta["bleu"])
-
-
-@pytest.mark.parametrize("variant", ["no_scaling", "pre_norm", "no_positional_encoding"])
-def test_broken_architectures_fall_short(meta, params, variant):
-    """Measured 2026-11-29: no_scaling 80.70, no_positional_encoding 33.03, pre_norm 0.03 (no_cross_attention
-    0.75) against 94.73 for the reference."""
-    got = _transplanted_bleu(variants.variant_namespace(variant), params)
-    assert got < meta["bleu"]["hidden"] - T.MARGIN, (variant, got, meta["bleu"])
+    pairs = H.hidden_pairs(K.HIDDEN_N)[:150]
+    sources = en.encode([p[0] for p in pairs])
+    model = T.build(variants.variant_namespace(variant)["Transformer"], en.vocab_size, ko.vocab_size, params)
+    got = K.bleu_of(K.translate_ids(lambda src, n: T.greedy_ids(model, src, n), sources), [p[1] for p in pairs])
+    want = K.bleu_of(K.oracle_ids(params, sources), [p[1] for p in pairs])
+    assert got < want - T.MARGIN, (variant, got, want)
 
 
 def test_a_decoder_that_looks_ahead_is_caught_by_its_logits_not_by_greedy_bleu(meta, params):

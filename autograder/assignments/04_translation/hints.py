@@ -1,0 +1,31 @@
+"""Student-facing messages of 04_translation (no hidden test source, no solution code)."""
+
+MODEL = ("the grader builds Transformer(num_layers, d_model, num_heads, d_ff, src_vocab, tgt_vocab, dropout) and "
+         "copies the checkpoint's weights in through the sub-layer names of assignment 03 (encoder.pos_embedding."
+         "embedding, encoder.enc_layers[i].mha / ffn / ln1 / ln2, decoder.dec_layers[i].self_mha / cross_mha / ffn / "
+         "ln1-3, final_layer)")
+TRANSLATIONS_SLOW = ("with the checkpoint's weights your Transformer translates the grader's sentences with BLEU "
+                     "{bleu:.1f}; the same weights in the reference architecture give {want:.1f} (full credit from "
+                     "{pass_at:.1f}). Something in the forward pass differs slightly: compare your layers with the "
+                     "formulas of 03 (the 1/sqrt(d_k) scale, the sqrt(d_model) embedding scale, post-norm "
+                     "LayerNorm(x + Sublayer(x)), the masks)")
+TRANSLATIONS_FAIL = ("with the checkpoint's weights your Transformer translates the grader's sentences with BLEU "
+                     "{bleu:.1f}; the same weights in the reference architecture give {want:.1f}: your forward pass "
+                     "computes something else. Check each layer against the formulas of 03 (post-norm residual "
+                     "blocks, the 1/sqrt(d_k) scale, the embedding scale and the positional encoding, cross-attention "
+                     "on the encoder's output)")
+CAUSAL = ("the logits at target positions 0..{k} changed by up to {gap:.3g} when only the target tokens after position "
+          "{k} changed: your decoder looks ahead (the look-ahead mask must keep key position <= query position; True "
+          "= may attend)")
+EXPORT = ("after model.save('translator.keras') and keras.saving.load_model, {n} of {total} translations differ: "
+          "every layer needs get_config() returning its constructor arguments (and chaining to super), and "
+          "@keras.saving.register_keras_serializable")
+TRAIN_MODEL = ("the grader builds your Transformer at its training size and calls it on [source, target_in] "
+               "(expected logits of shape (batch, T, tgt_vocab))")
+TRAIN_SLOW = ("trained by the grader ({profile} profile, {seconds:.0f} s), your translator reached BLEU {bleu:.1f} on "
+              "the grader's sentences; full credit from {pass_at:.0f}. It learns, but slowly: compare your layers "
+              "with the formulas of 03 (the embedding scale, the attention scale)")
+TRAIN_FAIL = ("trained by the grader ({profile} profile, {seconds:.0f} s), your translator reached BLEU {bleu:.1f} on "
+              "the grader's sentences; full credit from {pass_at:.0f}: it does not learn to translate. A decoder that "
+              "looks ahead learns to copy the next token and cannot translate without it; a decoder that ignores "
+              "the encoder writes Korean that is unrelated to the source")

@@ -1,0 +1,28 @@
+"""The graded items of 04_translation: points per sub-check, probe and judge, record, refused built-ins.
+
+This list is the only place the assignment's points live; a test proves the notebook's nbgrader points equal
+them. Two items so far, both on the student's Transformer (the 03 layers, re-declared in the notebook): the
+weight transplant of the instructor checkpoint and the grader's training run.
+"""
+import importlib
+
+from autograder.item import Item
+from autograder.records import ARRAY, SHAPE, STR
+
+A = "04_translation"
+_03 = importlib.import_module("autograder.assignments.03_transformer.items")
+REFUSED, LAYER_ALLOWS = _03.REFUSED, _03.LAYER_ALLOWS
+
+ITEMS = [
+    Item(A, "transplant", "The checkpoint's weights in your Transformer",
+         checks=(("model", 0.5), ("translations", 2.5), ("causal", 0.5), ("export", 0.5)),
+         needs=("Transformer",), probe_fn="transplant", judge_fn="transplant",
+         record={"hidden/ids": ARRAY, "causal/*": ARRAY, "export/*": ARRAY},
+         refuses=REFUSED, allows=LAYER_ALLOWS, timeout_s=240, memory_mb=3072),
+    Item(A, "translation_training", "Training your translator",
+         checks=(("model", 0.5), ("learns", 4.5)),
+         needs=("Transformer",), probe_fn="translation_training", judge_fn="translation_training",
+         record={"profile": STR, "backend": STR, "model/out": SHAPE, "train/ids": ARRAY, "train/seconds": ARRAY,
+                 "train/loss": ARRAY},
+         refuses=REFUSED, allows=LAYER_ALLOWS, trains=True, device="gpu", timeout_s=300, memory_mb=3072),
+]

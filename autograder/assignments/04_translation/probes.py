@@ -1,0 +1,86 @@
+"""Probes of 04_translation: run the student's Transformer on the grader's data, in the student's process.
+
+They return plain arrays (token ids, logits) and decide nothing: the judges compute BLEU and compare.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from autograder.probing import as_list, quiet, shape_of
+
+from . import checkpoint as K
+from . import training as T
+from . import transplant as X
+
+CAUSAL_ROWS, CAUSAL_WIDTH, CAUSAL_K = 8, 20, 3
+EXPORT_ROWS = 40
+
+
+def _pad(rows, width: int) -> np.ndarray:
+    out = np.zeros((len(rows), width), np.int32)
+    for i, r in enumerate(rows):
+        r = np.asarray(r)[:width]
+        out[i, :len(r)] = r
+    return out
+
+
+@quiet
+def transplant(p, seed):
+    import keras
+
+    params, tokens = K.load(), T.load_tokens()
+    with p.step("model"):
+        model = X.build(p.need("Transformer"), params["src_embedding"].shape[0], params["tgt_embedding"].shape[0],
+                        params)
+    if p.failed("model"):
+        return
+    with p.step("hidden"):
+        p.put("hidden/ids", _pad(X.translate_hidden(model), K.MAX_LEN))
+    with p.step("causal"):
+        rng = np.random.default_rng(seed)
+        src = _pad([tokens["hidden_src"][i] for i in rng.choice(K.HIDDEN_N, CAUSAL_ROWS, replace=False)], CAUSAL_WIDTH)
+        t_in = _pad([tokens["train_tgt"][i][:-1] for i in rng.choice(len(tokens["train_tgt"]), CAUSAL_ROWS,
+                                                                     replace=False)], CAUSAL_WIDTH)
+        changed = t_in.copy()  # every real target token after position CAUSAL_K replaced by another real token
+        tail = changed[:, CAUSAL_K + 1:]
+        changed[:, CAUSAL_K + 1:] = np.where(tail != 0, 4 + (tail - 4 + rng.integers(1, 50, tail.shape)) % 1000, 0)
+        for name, target in (("given", t_in), ("changed", changed)):
+            logits = as_list(model([src, target], training=False))[0]
+            p.put(f"causal/{name}", np.asarray(keras.ops.convert_to_numpy(logits))[:, :CAUSAL_K + 1])
+    with p.step("export"):
+        sources = tokens["hidden_src"][:EXPORT_ROWS]
+        before = K.translate_ids(lambda s, n: X.greedy_ids(model, s, n), sources)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "translator.keras")
+            model.save(path)
+            again = keras.saving.load_model(path)
+        p.put("export/before", _pad(before, K.MAX_LEN))
+        p.put("export/after", _pad(K.translate_ids(lambda s, n: X.greedy_ids(again, s, n), sources), K.MAX_LEN))
+
+
+@quiet
+def translation_training(p, seed):
+    import keras
+
+    with p.step("model"):
+        cls = p.need("Transformer")
+        name = T.profile_name()
+        profile = T.PROFILES[name]
+        p.put("profile", name)
+        p.put("backend", keras.backend.backend())
+        tokens = T.load_tokens()
+        keras.utils.set_random_seed(seed % (2 ** 31))
+        params = K.load()  # the vocabulary sizes
+        model = T.compose(cls, profile, params["src_embedding"].shape[0], params["tgt_embedding"].shape[0])
+        x, t = tokens["train_src"][0][None], tokens["train_tgt"][0][None, :-1]
+        p.put("model/out", shape_of(as_list(model([np.repeat(x, 2, 0), np.repeat(t, 2, 0)], training=False))[0]))
+    if p.failed("model"):
+        return
+    with p.step("train"):
+        info = T.train(model, profile, tokens, seed % (2 ** 31))
+        p.put("train/seconds", np.array([info["seconds"]], np.float64))
+        p.put("train/loss", np.array(info["loss"], np.float64))
+        p.put("train/ids", _pad(T.hidden_ids(model, tokens, profile), K.MAX_LEN))

@@ -75,7 +75,10 @@ def test_two_bugs_lose_their_two_sub_checks_and_nothing_else():
     assert "get_config" in result["export"].message or "num_layers" in result["export"].message
 
 
-def test_a_decoder_that_looks_ahead_does_not_learn_to_translate():
+def test_a_decoder_that_looks_ahead_does_not_learn_to_translate(monkeypatch):
+    """One epoch instead of three (calibrated: 0.00 BLEU after three; after one it already copies)."""
+    training = importlib.import_module("autograder.assignments.04_translation.training")
+    monkeypatch.setitem(training.PROFILES, "cpu", dict(training.PROFILES["cpu"], epochs=1))
     result = grade("translation_training", variants.variant_namespace("causal_leak"))
     assert result["model"].earned == result["model"].points
     assert result["learns"].earned == 0, result["learns"].message

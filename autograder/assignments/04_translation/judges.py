@@ -32,10 +32,10 @@ def transplant(j, seed):
     j.add("model", True)
     want = K.meta()["bleu"]["hidden"]
     err, ids = j.error_for("hidden"), j.array("hidden/ids")
-    if err or ids is None or ids.shape[0] != K.HIDDEN_N:
+    if err or ids is None or ids.shape[0] != K.TRANSPLANT_N:
         j.fail("translations", f"translating the grader's sentences raised an error: {err}" if err else
                f"the grader's translation loop returned {None if ids is None else ids.shape[0]} rows, "
-               f"expected {K.HIDDEN_N}")
+               f"expected {K.TRANSPLANT_N}")
     else:
         bleu = X.hidden_bleu(_rows(ids))
         pass_at = want - X.MARGIN

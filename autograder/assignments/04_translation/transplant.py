@@ -48,20 +48,18 @@ def greedy_ids(model, src: np.ndarray, max_len: int, start_id: int = 2, end_id: 
 
 
 def translate_hidden(model) -> list[list[int]]:
-    """The hidden sentences' greedy ids (without [START], [END] and [PAD]), by the grader's loop over `model`."""
-    from seqlab import data as sd
-    from seqlab.tokenizers import load_tokenizers
+    """The first TRANSPLANT_N hidden sentences' greedy ids (without [START], [END] and [PAD]), by the grader's loop
+    over `model`; sources from the committed token arrays (no tokenizer needed)."""
+    from .training import load_tokens
 
-    hidden = importlib.import_module(f"{__package__}.hidden")
-    en, _ = load_tokenizers(sd.DEFAULT_CORPUS_DIR, build=False)
-    sources = en.encode([p[0] for p in hidden.hidden_pairs(K.HIDDEN_N)])
+    sources = load_tokens()["hidden_src"][:K.TRANSPLANT_N]
     return K.translate_ids(lambda src, max_len: greedy_ids(model, src, max_len), sources)
 
 
 def hidden_bleu(ids) -> float:
-    """BLEU (sacrebleu) of decoded hidden-sentence ids against their references. Judge side."""
+    """BLEU (sacrebleu) of decoded ids of the first TRANSPLANT_N hidden sentences against their references."""
     hidden = importlib.import_module(f"{__package__}.hidden")
-    return K.bleu_of(ids, [p[1] for p in hidden.hidden_pairs(K.HIDDEN_N)])
+    return K.bleu_of(ids, [p[1] for p in hidden.hidden_pairs(K.HIDDEN_N)[:K.TRANSPLANT_N]])
 
 
 def future_sensitivity(model, src: np.ndarray, t_in: np.ndarray, k: int, seed: int = 0) -> float:

@@ -83,3 +83,89 @@ def test_a_decoder_that_looks_ahead_does_not_learn_to_translate(monkeypatch):
     assert result["model"].earned == result["model"].points
     assert result["learns"].earned == 0, result["learns"].message
     assert "looks ahead" in result["learns"].message and "BLEU" in result["learns"].message
+
+
+# ---- the label-smoothed loss, as different students write it ---------------------------------------------------
+
+LOSS_HEADER = "import keras\nfrom keras import ops\nPAD_ID = 0\n"
+REFERENCE_LOSS = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    log_p = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    index = ops.expand_dims(ops.cast(labels, "int32"), -1)
+    nll = -ops.squeeze(ops.take_along_axis(log_p, index, axis=-1), -1)
+    loss = (1.0 - epsilon) * nll - epsilon * ops.mean(log_p, axis=-1)
+    keep = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+    return ops.sum(loss * keep) / ops.maximum(ops.sum(keep), 1.0)
+'''
+ONE_HOT_STYLE = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    logits = ops.cast(logits, "float32")
+    vocab = ops.shape(logits)[-1]
+    q = ops.one_hot(ops.cast(labels, "int32"), vocab) * (1 - epsilon) + epsilon / vocab
+    per_token = -ops.sum(q * ops.log_softmax(logits), axis=-1)
+    mask = ops.cast(labels != PAD_ID, "float32")
+    n = ops.sum(mask)
+    return ops.where(n > 0, ops.sum(per_token * mask) / ops.maximum(n, 1.0), 0.0)
+'''
+SPARSE_CE_STYLE = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    logits = ops.cast(logits, "float32")
+    ce = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    uniform = -ops.mean(logits - ops.logsumexp(logits, axis=-1, keepdims=True), axis=-1)
+    keep = ops.cast(ops.not_equal(labels, 0), "float32")
+    total = ops.sum(((1 - epsilon) * ce + epsilon * uniform) * keep)
+    return total / ops.maximum(ops.sum(keep), 1)
+'''
+SMOOTHING_OVER_PAD = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    log_p = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    nll = -ops.squeeze(ops.take_along_axis(log_p, ops.expand_dims(ops.cast(labels, "int32"), -1), axis=-1), -1)
+    keep = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+    n = ops.maximum(ops.sum(keep), 1.0)
+    return (1.0 - epsilon) * ops.sum(nll * keep) / n - epsilon * ops.sum(ops.mean(log_p, axis=-1)) / n
+'''
+EPSILON_IGNORED = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    loss = ops.sparse_categorical_crossentropy(labels, ops.cast(logits, "float32"), from_logits=True)
+    keep = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+    return ops.sum(loss * keep) / ops.maximum(ops.sum(keep), 1.0)
+'''
+NAN_ON_ALL_PAD = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    log_p = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    nll = -ops.squeeze(ops.take_along_axis(log_p, ops.expand_dims(ops.cast(labels, "int32"), -1), axis=-1), -1)
+    keep = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+    return ops.sum(((1.0 - epsilon) * nll - epsilon * ops.mean(log_p, axis=-1)) * keep) / ops.sum(keep)
+'''
+KERAS_BUILTIN = '''
+def smoothed_masked_loss(labels, logits, epsilon=0.1):
+    cce = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=epsilon, reduction="sum")
+    keep = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+    onehot = ops.one_hot(ops.cast(labels, "int32"), ops.shape(logits)[-1])
+    return cce(onehot, ops.cast(logits, "float32"), sample_weight=keep) / ops.maximum(ops.sum(keep), 1.0)
+'''
+
+
+def _loss_ns(source: str) -> dict:
+    ns: dict = {"__name__": "__main__"}
+    exec(LOSS_HEADER + source, ns)
+    return ns
+
+
+@pytest.mark.parametrize("source", [REFERENCE_LOSS, ONE_HOT_STYLE, SPARSE_CE_STYLE], ids=["reference", "one-hot", "sparse"])
+def test_correct_smoothed_losses_get_full_marks(source):
+    result = grade("smoothed_loss", _loss_ns(source))
+    assert earned(result) == full("smoothed_loss"), {n: c.message for n, c in result.items()}
+
+
+@pytest.mark.parametrize("source, loses, says", [
+    (SMOOTHING_OVER_PAD, {"padding"}, "counted at the [PAD] positions"),
+    (EPSILON_IGNORED, {"smoothing"}, "ignored"),
+    (NAN_ON_ALL_PAD, {"edge cases"}, "0.0"),
+    (KERAS_BUILTIN, set(full("smoothed_loss")), "CategoricalCrossentropy"),
+], ids=["smoothing-over-pad", "epsilon-ignored", "nan-on-all-pad", "keras-builtin"])
+def test_wrong_smoothed_losses_lose_only_what_is_wrong(source, loses, says):
+    result = grade("smoothed_loss", _loss_ns(source))
+    lost = {name for name, c in result.items() if c.earned < c.points}
+    assert lost == loses, {n: c.message for n, c in result.items()}
+    assert all(says in result[name].message for name in loses), {n: result[n].message for n in loses}

@@ -334,6 +334,22 @@ def masked_loss(labels, logits, pad_id=0):
     return float((nll * keep).sum() / count) if count else 0.0
 
 
+def smoothed_masked_loss(labels, logits, epsilon=0.1, pad_id=0):
+    """Label-smoothed cross-entropy from logits (B, T, V), averaged over the positions whose label is not pad_id:
+    per position (1 - epsilon) * (-log p[label]) + epsilon * mean_v(-log p[v]), i.e. the cross-entropy against
+    q = (1 - epsilon) * onehot(label) + epsilon / V (Keras's CategoricalCrossentropy(label_smoothing=epsilon)).
+    Both terms are masked; 0.0 when every label is PAD. epsilon = 0 gives masked_loss."""
+    labels = np.asarray(labels)
+    (logits,) = _f64(logits)
+    m = logits.max(axis=-1, keepdims=True)
+    log_probs = logits - m - np.log(np.exp(logits - m).sum(axis=-1, keepdims=True))
+    nll = -np.take_along_axis(log_probs, labels[..., None].astype(np.int64), axis=-1)[..., 0]
+    per_position = (1.0 - epsilon) * nll - epsilon * log_probs.mean(axis=-1)
+    keep = labels != pad_id
+    count = keep.sum()
+    return float((per_position * keep).sum() / count) if count else 0.0
+
+
 def masked_accuracy(labels, logits, pad_id=0):
     """Share of non-PAD positions where argmax(logits) == label (ties: the first index); 0.0 when all PAD."""
     labels = np.asarray(labels)

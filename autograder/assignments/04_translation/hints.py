@@ -29,3 +29,17 @@ TRAIN_FAIL = ("trained by the grader ({profile} profile, {seconds:.0f} s), your 
               "the grader's sentences; full credit from {pass_at:.0f}: it does not learn to translate. A decoder that "
               "looks ahead learns to copy the next token and cannot translate without it; a decoder that ignores "
               "the encoder writes Korean that is unrelated to the source")
+SMOOTH_VALUE = ("smoothed_masked_loss(labels, logits, epsilon={eps}) returned {got:.5f}, expected {want:.5f}: per "
+                "real position (1 - epsilon) * (-log p[label]) + epsilon * mean over the vocabulary of (-log p[v]), "
+                "averaged over the positions whose label is not [PAD]")
+SMOOTH_PAD = ("with epsilon={eps} the loss changes when only the logits at [PAD] positions change: the smoothing term "
+              "is counted at the [PAD] positions too. Mask both terms (multiply the whole per-position loss by "
+              "labels != PAD before summing)")
+SMOOTH_IGNORED = ("with epsilon={eps} the loss equals the unsmoothed masked cross-entropy: the epsilon argument is "
+                  "ignored")
+SMOOTH_CE_PAD = ("with epsilon=0 the loss changes when only the logits at [PAD] positions change: the cross-entropy is "
+                 "averaged over every position; keep only the positions whose label is not [PAD] (as masked_loss in 03)")
+SMOOTH_DEFAULT = ("called without epsilon, the loss equals the unsmoothed masked cross-entropy: the default is "
+                  "epsilon=0.1")
+SMOOTH_ALL_PAD = "with every label [PAD] the loss should be 0.0 (divide by max(count, 1)), not NaN"
+SMOOTH_HALF = "with float16 logits the loss should equal the float32 one (cast the logits to float32 first)"

@@ -1,8 +1,8 @@
 """The graded items of 04_translation: points per sub-check, probe and judge, record, refused built-ins.
 
 This list is the only place the assignment's points live; a test proves the notebook's nbgrader points equal
-them. Two items so far, both on the student's Transformer (the 03 layers, re-declared in the notebook): the
-weight transplant of the instructor checkpoint and the grader's training run.
+them. So far: the weight transplant of the instructor checkpoint and the grader's training run (both on the
+student's Transformer, the 03 layers re-declared in the notebook) and the label-smoothed loss.
 """
 import importlib
 
@@ -19,6 +19,12 @@ ITEMS = [
          needs=("Transformer",), probe_fn="transplant", judge_fn="transplant",
          record={"hidden/ids": ARRAY, "causal/*": ARRAY, "export/*": ARRAY},
          refuses=REFUSED, allows=LAYER_ALLOWS, timeout_s=240, memory_mb=3072),
+    Item(A, "smoothed_loss", "Label-smoothed masked loss",
+         checks=(("no smoothing", 0.5), ("smoothing", 0.75), ("padding", 0.5), ("edge cases", 0.25)),
+         needs=("smoothed_masked_loss",), probe_fn="smoothed_loss", judge_fn="smoothed_loss",
+         record={"eps/*": ARRAY, "pad/*": ARRAY, "default": ARRAY, "all_pad": ARRAY, "half": ARRAY},
+         refuses=("keras.losses.CategoricalCrossentropy", "keras.losses.SparseCategoricalCrossentropy"),
+         allows=("keras.ops.log_softmax", "keras.ops.sparse_categorical_crossentropy"), timeout_s=60),
     Item(A, "translation_training", "Training your translator",
          checks=(("model", 0.5), ("learns", 4.5)),
          needs=("Transformer",), probe_fn="translation_training", judge_fn="translation_training",

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.checks.compare import close
 from autograder.checks.train import judge_threshold
+from autograder.oracles import transformer as o
 
+from . import cases as C
 from . import checkpoint as K
 from . import hints
 from . import training as T
@@ -57,6 +60,75 @@ def transplant(j, seed):
     else:
         differ = int((before != after).any(axis=1).sum())
         j.add("export", differ == 0, hints.EXPORT.format(n=differ, total=before.shape[0]))
+
+
+def _scalar(j, key):
+    value = j.array(key)
+    return None if value is None or np.size(value) != 1 else float(np.asarray(value).ravel()[0])
+
+
+def _unmasked_smoothing(labels, logits, eps) -> float:
+    """The bug "the smoothing term is averaged over every position, [PAD] included"."""
+    lp = logits - logits.max(-1, keepdims=True)
+    lp = lp - np.log(np.exp(lp).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(lp, labels[..., None], -1)[..., 0]
+    keep = labels != 0
+    return float(((1 - eps) * (nll * keep).sum() - eps * lp.mean(-1).sum()) / keep.sum())
+
+
+def smoothed_loss(j, seed):
+    """no smoothing: epsilon = 0 is 03's masked loss. smoothing: epsilon > 0 (and the default 0.1), judged up to the
+    masking of the smoothing term, which `padding` owns: it changes only the logits at [PAD] positions and expects the
+    same loss (when the epsilon = 0 loss moves as well, the cross-entropy term is unmasked: `no smoothing`'s fault)."""
+    err = j.error_for("construct")
+    if err:
+        j.fail_rest(f"`smoothed_masked_loss` is not defined or raised: {err}")
+        return
+    case = C.loss_case(seed)
+    labels, logits = case["labels"], case["logits"].astype(np.float64)
+
+    def value(key, eps, name, share):
+        err, got = j.error_for(key), _scalar(j, key)
+        if err or got is None:
+            j.fail(name, f"smoothed_masked_loss(labels, logits, epsilon={eps}) raised: {err}" if err else
+                   f"smoothed_masked_loss(labels, logits, epsilon={eps}) should return a scalar", share)
+        return got
+
+    got = value("eps/0", 0.0, "no smoothing", 1.0)
+    want = o.smoothed_masked_loss(labels, logits, 0.0)
+    if got is not None:
+        pad_moves = _scalar(j, "pad/0") is not None and not close(_scalar(j, "pad/0"), got, 1e-4, 1e-5)
+        j.add("no smoothing", close(got, want, 1e-4, 1e-5),
+              hints.SMOOTH_CE_PAD if pad_moves else hints.SMOOTH_VALUE.format(eps=0.0, got=got, want=want))
+    keys = [(f"eps/{i}", eps) for i, eps in enumerate(C.LOSS_EPSILONS) if eps] + [("default", 0.1)]
+    for key, eps in keys:
+        got = value(key, eps, "smoothing", 1 / len(keys))
+        if got is None:
+            continue
+        want = o.smoothed_masked_loss(labels, logits, eps)
+        if close(got, want, 1e-4, 1e-5) or close(got, _unmasked_smoothing(labels, logits, eps), 1e-4, 1e-5):
+            j.add("smoothing", True, share=1 / len(keys))
+        elif close(got, o.masked_loss(labels, logits), 1e-4, 1e-5):
+            j.fail("smoothing", hints.SMOOTH_IGNORED.format(eps=eps) if key != "default" else hints.SMOOTH_DEFAULT,
+                   1 / len(keys))
+        else:
+            j.fail("smoothing", hints.SMOOTH_VALUE.format(eps=eps, got=got, want=want), 1 / len(keys))
+    moved = {}
+    for i in (0, 1):
+        a, b = _scalar(j, f"eps/{i}"), _scalar(j, f"pad/{i}")
+        moved[i] = None if a is None or b is None else not close(a, b, 1e-4, 1e-5)
+    if moved[1] is None:
+        j.fail("padding", f"smoothed_masked_loss raised: {j.error_for('pad/1') or j.error_for('eps/1')}")
+    else:
+        j.add("padding", not moved[1] or bool(moved[0]), hints.SMOOTH_PAD.format(eps=C.LOSS_EPSILONS[1]))
+    own = _scalar(j, "eps/1")
+    err, pad = j.error_for("all_pad"), _scalar(j, "all_pad")
+    pad_counts = bool(moved[0] or moved[1])  # [PAD] positions counted: padding / no smoothing own it, not this
+    j.add("edge cases", not err and pad is not None and (pad_counts or bool(np.isfinite(pad)) and abs(pad) < 1e-6),
+          f"all-[PAD] labels raised: {err}" if err else hints.SMOOTH_ALL_PAD, share=0.5)
+    err, half = j.error_for("half"), _scalar(j, "half")
+    j.add("edge cases", not err and half is not None and own is not None and close(half, own, 1e-2, 1e-3),
+          f"float16 logits raised: {err}" if err else hints.SMOOTH_HALF, share=0.5)
 
 
 def translation_training(j, seed):

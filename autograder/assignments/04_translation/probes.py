@@ -11,6 +11,7 @@ import numpy as np
 
 from autograder.probing import as_list, quiet, shape_of
 
+from . import cases as C
 from . import checkpoint as K
 from . import training as T
 from . import transplant as X
@@ -59,6 +60,31 @@ def transplant(p, seed):
             again = keras.saving.load_model(path)
         p.put("export/before", _pad(before, K.MAX_LEN))
         p.put("export/after", _pad(K.translate_ids(lambda s, n: X.greedy_ids(again, s, n), sources), K.MAX_LEN))
+
+
+@quiet
+def smoothed_loss(p, seed):
+    import keras
+
+    case = C.loss_case(seed)
+    labels, logits = keras.ops.convert_to_tensor(case["labels"]), keras.ops.convert_to_tensor(case["logits"])
+    with p.step("construct"):
+        fn = p.need("smoothed_masked_loss")
+    if p.failed("construct"):
+        return
+    for i, eps in enumerate(C.LOSS_EPSILONS):
+        with p.step(f"eps/{i}"):
+            p.put(f"eps/{i}", fn(labels, logits, eps))
+    changed = keras.ops.convert_to_tensor(case["changed"])
+    for i, eps in enumerate(C.LOSS_EPSILONS[:2]):
+        with p.step(f"pad/{i}"):
+            p.put(f"pad/{i}", fn(labels, changed, eps))
+    with p.step("default"):
+        p.put("default", fn(labels, logits))
+    with p.step("all_pad"):
+        p.put("all_pad", fn(keras.ops.zeros_like(labels), logits, 0.1))
+    with p.step("half"):
+        p.put("half", fn(labels, keras.ops.cast(logits, "float16"), 0.1))
 
 
 @quiet

@@ -169,3 +169,68 @@ def test_wrong_smoothed_losses_lose_only_what_is_wrong(source, loses, says):
     lost = {name for name, c in result.items() if c.earned < c.points}
     assert lost == loses, {n: c.message for n, c in result.items()}
     assert all(says in result[name].message for name in loses), {n: result[n].message for n in loses}
+
+
+# ---- decoding: make_step_fn, the pasted beam search, translate ---------------------------------------------------
+
+DRAFT = ROOT / "tests" / "fixtures" / "04_decoding_answers.py"
+
+
+def _decoding_ns(replace: tuple = ()) -> dict:
+    source = DRAFT.read_text(encoding="utf-8")
+    for old, new in replace:
+        assert old in source, old
+        source = source.replace(old, new)
+    ns: dict = {"__name__": "__main__"}
+    exec(source, ns)
+    return ns
+
+
+def test_reference_decoding_gets_full_marks():
+    result = grade("decoding", _decoding_ns())
+    assert earned(result) == full("decoding"), {n: c.message for n, c in result.items()}
+
+
+@pytest.mark.parametrize("replace, loses, says", [
+    # the state holds only the last token: the model sees a prefix of length 1 at every step
+    ((("prefix = np.concatenate([prefix, np.asarray(tokens, \"int32\")[:, None]], axis=1)",
+       "prefix = np.asarray(tokens, \"int32\")[:, None]"),), {"step"}, "logits[:, -1]"),
+    # logits of the first position instead of the last
+    ((("return ops.convert_to_numpy(logits[:, -1]), [source, prefix]",
+       "return ops.convert_to_numpy(logits[:, 0]), [source, prefix]"),), {"step"}, "logits[:, -1]"),
+    # the register is not passed through
+    ((("tag_source(s, register)", "tag_source(s, \"polite\")"),), {"translate"}, "register"),
+    # beam search without length normalization (alpha ignored)
+    ((("lp / len(tokens) ** alpha", "lp"),), {"beam search"}, "02"),
+    # the prefix kept in a closure, not in the state: right step by step, wrong once a beam reorders the rows
+    ((('''    def step_fn(tokens, state):
+        source, prefix = state
+        prefix = np.concatenate([prefix, np.asarray(tokens, "int32")[:, None]], axis=1)   # (N, t + 1)
+        logits = model([source, prefix], training=False)                                    # (N, t + 1, V)
+        return ops.convert_to_numpy(logits[:, -1]), [source, prefix]''', '''    history = []
+
+    def step_fn(tokens, state):
+        history.append(np.asarray(tokens, "int32"))
+        prefix = np.stack(history, axis=1)                                                  # (N, t + 1)
+        logits = model([state[0], prefix], training=False)
+        return ops.convert_to_numpy(logits[:, -1]), state'''),), {"state"}, "in the state"),
+], ids=["prefix-dropped", "first-position", "register-ignored", "no-length-normalization", "prefix-in-closure"])
+def test_decoding_bugs_lose_only_their_sub_check(replace, loses, says):
+    result = grade("decoding", _decoding_ns(replace))
+    lost = {name for name, c in result.items() if c.earned < c.points}
+    assert lost == loses, {n: c.message for n, c in result.items()}
+    assert all(says in result[name].message for name in loses), {n: result[n].message for n in loses}
+
+
+def test_unfinished_decoding_earns_nothing():
+    source = DRAFT.read_text(encoding="utf-8")
+    # the starter: every function body of the answer cell replaced by raise NotImplementedError()
+    for name in ("def beam_search(", "def make_step_fn(", "def translate("):
+        start = source.index(name)
+        body = source.index('"""', source.index('"""', start) + 3) + 3
+        end = source.find("\n\n\n", body)
+        source = source[:body] + "\n    raise NotImplementedError()" + source[end if end > 0 else len(source):]
+    ns: dict = {"__name__": "__main__"}
+    exec(source, ns)
+    result = grade("decoding", ns)
+    assert all(c.earned == 0 for c in result.values()), {n: (c.earned, c.message) for n, c in result.items()}

@@ -43,3 +43,18 @@ SMOOTH_DEFAULT = ("called without epsilon, the loss equals the unsmoothed masked
                   "epsilon=0.1")
 SMOOTH_ALL_PAD = "with every label [PAD] the loss should be 0.0 (divide by max(count, 1)), not NaN"
 SMOOTH_HALF = "with float16 logits the loss should equal the float32 one (cast the logits to float32 first)"
+DEC_STEP = ("step_fn's logits at step {n} differ from the model's logits at the last position of [source, prefix]: "
+            "append the tokens to the prefix, call model([source, prefix], training=False) and keep logits[:, -1]")
+DEC_STATE = ("after the state's rows were reordered (as a beam does when it keeps some hypotheses), step_fn gave other "
+             "logits than the model on the reordered sources and prefixes: keep the source and the prefix in the "
+             "state, one row per hypothesis")
+DEC_BEAM = ("your beam_search (pasted from 02) does not find the same hypotheses and scores as the reference on the "
+            "grader's step_fn: check it with 02's visible check")
+DEC_TRANSLATE = {
+    "default": ("translate(model, sentences) returned {got}, expected {want}: tag each sentence with <polite> "
+                "(tag_source), tokenize with en_tok, beam search with beam_width=4, alpha=0.6, max_len=2 * S + 10, "
+                "and decode the best hypothesis with ko_tok.vocab.decode"),
+    "plain": ("translate(model, sentences, beam_width=2, alpha=0.0, register='plain') returned {got}, expected {want}: "
+              "pass beam_width, alpha and the register through"),
+    "empty": "translate(model, []) returned {got}, expected []",
+}

@@ -7,11 +7,12 @@ student's Transformer, the 03 layers re-declared in the notebook) and the label-
 import importlib
 
 from autograder.item import Item
-from autograder.records import ARRAY, SHAPE, STR
+from autograder.records import ARRAY, SHAPE, STR, STRS
 
 A = "04_translation"
 _03 = importlib.import_module("autograder.assignments.03_transformer.items")
 REFUSED, LAYER_ALLOWS = _03.REFUSED, _03.LAYER_ALLOWS
+SAMPLERS = importlib.import_module("autograder.assignments.02_seq2seq_attention.items").SAMPLERS
 
 ITEMS = [
     Item(A, "transplant", "The checkpoint's weights in your Transformer",
@@ -25,6 +26,11 @@ ITEMS = [
          record={"eps/*": ARRAY, "pad/*": ARRAY, "default": ARRAY, "all_pad": ARRAY, "half": ARRAY},
          refuses=("keras.losses.CategoricalCrossentropy", "keras.losses.SparseCategoricalCrossentropy"),
          allows=("keras.ops.log_softmax", "keras.ops.sparse_categorical_crossentropy"), timeout_s=60),
+    Item(A, "decoding", "Decoding: make_step_fn, beam search and translate",
+         checks=(("step", 1.0), ("state", 0.5), ("beam search", 0.5), ("translate", 1.0)),
+         needs=("make_step_fn", "translate", "beam_search"), probe_fn="decoding", judge_fn="decoding",
+         record={"step/*": ARRAY, "state": ARRAY, "beam/tokens": ARRAY, "beam/scores": ARRAY, "translate/*": STRS},
+         refuses=SAMPLERS, timeout_s=120),
     Item(A, "translation_training", "Training your translator",
          checks=(("model", 0.5), ("learns", 4.5)),
          needs=("Transformer",), probe_fn="translation_training", judge_fn="translation_training",

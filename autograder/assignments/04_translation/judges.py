@@ -131,6 +131,84 @@ def smoothed_loss(j, seed):
           f"float16 logits raised: {err}" if err else hints.SMOOTH_HALF, share=0.5)
 
 
+def _toy_model(seed):
+    from seqlab import data as sd
+
+    def size(name):
+        return len((sd.DEFAULT_CORPUS_DIR / name).read_text(encoding="utf-8").split("\n")) - 1
+    return C.ToyTranslator(seed, size("vocab_en.txt"), size("vocab_ko.txt"))
+
+
+def expected_translations(model, sentences, beam_width, alpha, register) -> list[str]:
+    """The reference pipeline: tag, tokenize, pad, beam search (max_len 2 * S + 10) with the reference step_fn."""
+    from autograder.oracles import decoding
+    from seqlab import data as sd
+    from seqlab.formality import tag_source
+    from seqlab.tokenizers import load_tokenizers
+
+    if not sentences:
+        return []
+    en, _ = load_tokenizers(sd.DEFAULT_CORPUS_DIR, build=False)
+    rows = en.encode([tag_source(s, register) for s in sentences])
+    src = np.zeros((len(rows), max(map(len, rows))), np.int32)
+    for i, r in enumerate(rows):
+        src[i, :len(r)] = r
+    step_fn, state = C.toy_step_fn(model, src)
+    found = decoding.beam_search(step_fn, state, beam_width, 2 * src.shape[1] + 10, alpha=alpha)
+    vocab = K.korean_vocab()
+    return [vocab.decode(hyps[0][0]) for hyps in found]
+
+
+def decoding(j, seed):
+    model, tokens = _toy_model(seed), C.dec_tokens(seed)
+    src = C.DEC_SOURCES
+    prefixes = [tokens[:i + 1].T for i in range(len(tokens))]
+    err = j.error_for("step")
+    step_ok = state_ok = False
+    if err:
+        j.fail("step", f"make_step_fn / step_fn raised: {err}")
+        j.fail("state", "not checked: step_fn did not run (see step)")
+    else:
+        bad = [i for i in range(len(tokens))
+               if j.array(f"step/{i}") is None or not close(j.array(f"step/{i}"), model([src, prefixes[i]])[:, -1])]
+        step_ok = j.add("step", not bad, hints.DEC_STEP.format(n=bad[0] + 1 if bad else 0))
+        # judged against the student's own step 3 (its rows reordered), so a wrong step is not charged again here
+        rows, own = list(C.DEC_REORDER), j.array(f"step/{len(tokens) - 1}")
+        want = own[rows] if own is not None else model([src[rows], prefixes[2][rows]])[:, -1]
+        err, got = j.error_for("state"), j.array("state")
+        state_ok = j.add("state", not err and got is not None and close(got, want),
+              f"step_fn raised on a reordered state: {err}" if err else hints.DEC_STATE)
+    from autograder.oracles import decoding as oracle
+
+    step_fn, state = C.toy_step_fn(model, src)
+    found = oracle.beam_search(step_fn, state, C.DEC_BEAM, 12, alpha=C.DEC_ALPHA, n_best=2)
+    want_tokens = np.zeros((sum(len(h) for h in found), 12), np.int64)
+    want_scores = []
+    for r, (t, score) in enumerate(h for hyps in found for h in hyps):
+        want_tokens[r, :len(t)] = t
+        want_scores.append(score)
+    err, got_t, got_s = j.error_for("beam"), j.array("beam/tokens"), j.array("beam/scores")
+    beam_ok = (not err and got_t is not None and got_t.shape == want_tokens.shape and (got_t == want_tokens).all()
+               and got_s is not None and close(got_s, np.array(want_scores)))
+    j.add("beam search", beam_ok, f"your beam_search raised: {err}" if err else hints.DEC_BEAM)
+    # a wrong step, state or beam search (that runs) changes translate's strings or breaks its run: charged there,
+    # not again here; code that does not run at all (an unfinished notebook) earns nothing here either
+    ran = not (j.error_for("step") or j.error_for("state") or j.error_for("beam"))
+    upstream = ran and not (step_ok and state_ok and beam_ok)
+    cases = (("default", 0.5, (4, 0.6, "polite")), ("plain", 0.25, (2, 0.0, "plain")), ("empty", 0.25, None))
+    for name, share, how in cases:
+        err, got = j.error_for(f"translate/{name}"), j.value(f"translate/{name}")
+        want = [] if how is None else expected_translations(model, list(C.TRANSLATE_SENTENCES), *how)
+        if upstream and how is not None:  # a fault above changes the strings (or breaks the run): charged there
+            j.add("translate", True, share=share)
+        elif err:
+            j.fail("translate", f"translate({'[]' if how is None else 'sentences, ...'}) raised: {err}", share)
+        elif got == want:
+            j.add("translate", True, share=share)
+        else:
+            j.fail("translate", hints.DEC_TRANSLATE[name].format(got=got, want=want), share)
+
+
 def translation_training(j, seed):
     name = j.value("profile")
     err = j.error_for("model")

@@ -87,6 +87,42 @@ def smoothed_loss(p, seed):
         p.put("half", fn(labels, keras.ops.cast(logits, "float16"), 0.1))
 
 
+def _vocab_sizes() -> tuple[int, int]:
+    from seqlab import data as sd
+
+    def size(name):
+        return len((sd.DEFAULT_CORPUS_DIR / name).read_text(encoding="utf-8").split("\n")) - 1
+    return size("vocab_en.txt"), size("vocab_ko.txt")
+
+
+@quiet
+def decoding(p, seed):
+    model = C.ToyTranslator(seed, *_vocab_sizes())
+    tokens = C.dec_tokens(seed)
+    with p.step("step"):
+        step_fn, state = p.need("make_step_fn")(model, C.DEC_SOURCES.copy())
+        for i, t in enumerate(tokens):
+            logits, state = step_fn(t.copy(), state)
+            p.put(f"step/{i}", logits)
+            if i == 1:
+                kept = state
+    if not p.failed("step"):
+        with p.step("state"):
+            reordered = [np.asarray(s)[list(C.DEC_REORDER)] for s in kept]
+            logits, _ = step_fn(tokens[2][list(C.DEC_REORDER)].copy(), reordered)
+            p.put("state", logits)
+    with p.step("beam"):
+        step_fn, state = C.toy_step_fn(model, C.DEC_SOURCES)
+        found = p.need("beam_search")(step_fn, state, C.DEC_BEAM, 12, alpha=C.DEC_ALPHA, n_best=2)
+        p.put("beam/tokens", _pad([tokens for hyps in found for tokens, _ in hyps], 12))
+        p.put("beam/scores", np.array([score for hyps in found for _, score in hyps], np.float64))
+    for name, kwargs in (("default", {}), ("plain", {"beam_width": 2, "alpha": 0.0, "register": "plain"})):
+        with p.step(f"translate/{name}"):
+            p.put(f"translate/{name}", list(p.need("translate")(model, list(C.TRANSLATE_SENTENCES), **kwargs)))
+    with p.step("translate/empty"):
+        p.put("translate/empty", list(p.need("translate")(model, [])))
+
+
 @quiet
 def translation_training(p, seed):
     import keras

@@ -20,7 +20,7 @@ from tests.helpers import ROOT
 
 K = importlib.import_module("autograder.assignments.04_translation.checkpoint")
 T = importlib.import_module("autograder.assignments.04_translation.transplant")
-H = importlib.import_module("autograder.assignments.04_translation.hidden")
+H = importlib.import_module("autograder.assignments.04_translation.judges_hidden")
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import transformer_training as variants  # noqa: E402  (benchmarks/: the broken-architecture variants)

@@ -53,13 +53,47 @@ def leaking_and_unsaveable() -> dict:
     return ns
 
 
-@pytest.fixture(scope="module")
-def reference_transplant():
-    return grade("transplant", variants.reference_namespace())
+SANDBOXED = r"""
+import importlib, pickle, sys
+import numpy as np
+import seqlab, keras
+from autograder.worker import _BlockGraderImports
+sys.meta_path.insert(0, _BlockGraderImports())
+for name in list(sys.modules):
+    if _BlockGraderImports.refuses(name):
+        del sys.modules[name]
+ns = {"__name__": "__main__"}
+for path in sys.argv[2:]:  # the 03 layers, then the decoding answers (with the notebook's setup cells)
+    exec(compile(open(path, encoding="utf-8").read(), path, "exec"), ns)
+exec(sys.argv[1], ns)  # the label-smoothed loss
+items = {i.grade_id: i for i in importlib.import_module("autograder.assignments.04_translation.items").ITEMS}
+records = {gid: items[gid].probe(ns, %d) for gid in ("transplant", "smoothed_loss", "decoding")}
+# the training run's data path, with a stand-in model (the run itself takes a minute: graded in-process below)
+T = importlib.import_module("autograder.assignments.04_translation.training")
+tokens = T.load_tokens(verify=False)
+stub = lambda inputs, training=False: np.eye(2000, dtype="float32")[np.full(np.shape(inputs[1]), 3)]
+assert len(T.hidden_ids(stub, tokens, T.PROFILES["cpu"])) == T.PROFILES["cpu"]["eval_n"]
+loaded = sorted(n for n in sys.modules if n.startswith("autograder.") and _BlockGraderImports.refuses(n))
+sys.stdout.buffer.write(pickle.dumps({"records": records, "grader_only_loaded": loaded}))
+""" % SEED
 
 
-def test_reference_gets_full_marks_on_the_transplant(reference_transplant):
-    assert earned(reference_transplant) == full("transplant"), {n: c.message for n, c in reference_transplant.items()}
+def test_probes_run_in_the_workers_sandbox_and_the_reference_gets_full_marks(tmp_path):
+    """The student's process refuses the oracles, the judges and the hidden references: the probes must not need
+    them (the transplant translates from token ids, saves and reloads a .keras file there); judged here."""
+    import pickle
+    import subprocess
+
+    fixtures = ROOT / "tests" / "fixtures"
+    proc = subprocess.run([sys.executable, "-c", SANDBOXED, LOSS_HEADER + REFERENCE_LOSS,
+                           str(fixtures / "03_reference_answers.py"), str(fixtures / "04_decoding_answers.py")],
+                          capture_output=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    out = pickle.loads(proc.stdout)
+    assert out["grader_only_loaded"] == []
+    for gid, record in out["records"].items():
+        result = {c.name: c for c in ITEMS[gid].judge(record, SEED)}
+        assert earned(result) == full(gid), (gid, {n: c.message for n, c in result.items()})
 
 
 def test_reference_gets_full_marks_on_the_training_run():

@@ -26,6 +26,7 @@ def test_committed_tokens_equal_a_fresh_tokenization():
         assert len(stored[name]) == len(fresh[name])
         assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(stored[name], fresh[name])), name
     assert list(stored["train_words"]) == fresh["train_words"]
+    assert list(stored["hidden_words"]) == fresh["hidden_words"]
 
 
 def test_batches_are_full_fixed_width_and_reproducible():
@@ -57,7 +58,7 @@ def _groups(src, tgt):
 def test_profiles_share_one_table_and_judge_distinct_sentences():
     for name, p in T.PROFILES.items():
         assert p["partial_bleu"] < p["pass_bleu"]
-        idx = T.eval_set(p)
+        idx = T.eval_set(p, T.load_tokens()["hidden_words"])
         assert len(idx) == p["eval_n"] and len(set(idx)) == len(idx), name
     assert T.profile_name() == "cpu"  # this machine (and CI) has no GPU
 

@@ -221,7 +221,7 @@ def evaluate(params: dict) -> dict:
     from seqlab.formality import tag_pairs
     from seqlab.tokenizers import load_tokenizers
 
-    hidden = importlib.import_module(f"autograder.assignments.{ASSIGNMENT}.hidden")
+    hidden = importlib.import_module(f"autograder.assignments.{ASSIGNMENT}.judges_hidden")
     folder = sd.DEFAULT_CORPUS_DIR
     en, _ = load_tokenizers(folder, build=False)
     out = {"hidden": oracle_bleu(params, list(hidden.hidden_pairs(HIDDEN_N)[:TRANSPLANT_N]), en)}

@@ -219,13 +219,14 @@ def translation_training(j, seed):
         j.fail("learns", "not trained: the model could not be built (see model)")
         return
     got = j.value("model/out")
-    want = [2, int(T.load_tokens()["train_tgt"][0].shape[0]) - 1, K.load()["tgt_embedding"].shape[0]]
+    want = [2, int(T.load_tokens(verify=False)["train_tgt"][0].shape[0]) - 1, K.load()["tgt_embedding"].shape[0]]
     j.add("model", got == want, f"{hints.TRAIN_MODEL}; on a batch of 2 it returned shape {got}, expected {want}")
     err, ids = j.error_for("train"), j.array("train/ids")
     if err:
         j.fail("learns", f"training raised an error: {err}")
         return
-    if ids is None or ids.shape[0] != len(T.eval_set(profile)):
+    tokens = T.load_tokens()  # verified: a stale token file is the grader's fault, never the student's
+    if ids is None or ids.shape[0] != len(T.eval_set(profile, tokens["hidden_words"])):
         j.fail("learns", "the trained model's translations are missing")
         return
     bleu = T.hidden_bleu(_rows(ids), profile)

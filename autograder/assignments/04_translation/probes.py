@@ -32,7 +32,7 @@ def _pad(rows, width: int) -> np.ndarray:
 def transplant(p, seed):
     import keras
 
-    params, tokens = K.load(), T.load_tokens()
+    params, tokens = K.load(), T.load_tokens(verify=False)
     with p.step("model"):
         model = X.build(p.need("Transformer"), params["src_embedding"].shape[0], params["tgt_embedding"].shape[0],
                         params)
@@ -133,7 +133,7 @@ def translation_training(p, seed):
         profile = T.PROFILES[name]
         p.put("profile", name)
         p.put("backend", keras.backend.backend())
-        tokens = T.load_tokens()
+        tokens = T.load_tokens(verify=False)
         keras.utils.set_random_seed(seed % (2 ** 31))
         params = K.load()  # the vocabulary sizes
         model = T.compose(cls, profile, params["src_embedding"].shape[0], params["tgt_embedding"].shape[0])

@@ -52,13 +52,13 @@ def translate_hidden(model) -> list[list[int]]:
     over `model`; sources from the committed token arrays (no tokenizer needed)."""
     from .training import load_tokens
 
-    sources = load_tokens()["hidden_src"][:K.TRANSPLANT_N]
+    sources = load_tokens(verify=False)["hidden_src"][:K.TRANSPLANT_N]
     return K.translate_ids(lambda src, max_len: greedy_ids(model, src, max_len), sources)
 
 
 def hidden_bleu(ids) -> float:
     """BLEU (sacrebleu) of decoded ids of the first TRANSPLANT_N hidden sentences against their references."""
-    hidden = importlib.import_module(f"{__package__}.hidden")
+    hidden = importlib.import_module(f"{__package__}.judges_hidden")
     return K.bleu_of(ids, [p[1] for p in hidden.hidden_pairs(K.HIDDEN_N)[:K.TRANSPLANT_N]])
 
 

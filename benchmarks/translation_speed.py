@@ -97,8 +97,7 @@ def main(argv=None) -> int:
     tokens = T.load_tokens()
     src, tgt = T.training_set(tokens, profile)
     plan = T.batches(src, tgt, profile["batch_size"], 0, 0)
-    n_src = len((ROOT / "data" / "en_ko" / "vocab_en.txt").read_text(encoding="utf-8").split("\n")) - 1
-    n_tgt = len(T.K.korean_vocab())
+    n_src, n_tgt = T.K.vocab_sizes()
     models = {}
     for name, ns in (("from scratch", variants.reference_namespace()), ("built-in MHA", builtin_namespace())):
         keras.utils.set_random_seed(0)

@@ -34,8 +34,7 @@ def run(variant: str, seed: int, profile: dict) -> dict:
     ns = variants.reference_namespace() if variant == "ref" else variants.variant_namespace(variant)
     tokens = T.load_tokens()
     keras.utils.set_random_seed(seed)
-    vocab_en = len((ROOT / "data" / "en_ko" / "vocab_en.txt").read_text(encoding="utf-8").split("\n")) - 1
-    model = T.compose(ns["Transformer"], profile, vocab_en, len(T.K.korean_vocab()))
+    model = T.compose(ns["Transformer"], profile, *T.K.vocab_sizes())
     model([tokens["train_src"][0][None], tokens["train_tgt"][0][None, :-1]])
     info = T.train(model, profile, tokens, seed)
     start = time.perf_counter()

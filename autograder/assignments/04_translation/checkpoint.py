@@ -140,9 +140,7 @@ def translate_ids(decode, sources, chunk: int = 100) -> list[list[int]]:
             src[k, :len(sources[r])] = sources[r]
         ids = np.asarray(decode(src, max(budget(len(sources[r])) for r in rows)))
         for k, r in enumerate(rows):
-            row = [int(t) for t in ids[k, :budget(len(sources[r]))]]
-            row = row[:row.index(3)] if 3 in row else row
-            out[r] = [t for t in row if t != 0]
+            out[r] = trim(ids[k, :budget(len(sources[r]))])
     return out
 
 
@@ -158,6 +156,22 @@ def korean_vocab():
     from seqlab.tokenizers import Vocab
 
     return Vocab.load(sd.DEFAULT_CORPUS_DIR / "vocab_ko.txt")
+
+
+def vocab_sizes() -> tuple[int, int]:
+    """(English, Korean) sizes of the shipped vocabularies, read from their files (no tokenizer needed)."""
+    from seqlab import data as sd
+
+    def size(name):
+        return len((sd.DEFAULT_CORPUS_DIR / name).read_text(encoding="utf-8").split("\n")) - 1
+    return size("vocab_en.txt"), size("vocab_ko.txt")
+
+
+def trim(row) -> list[int]:
+    """Decoded ids up to (without) the first [END], [PAD] dropped."""
+    row = [int(t) for t in row]
+    row = row[:row.index(3)] if 3 in row else row
+    return [t for t in row if t != 0]
 
 
 def bleu_of(ids, references) -> float:

@@ -18,12 +18,7 @@ HALF_CREDIT_BELOW = 10.0  # BLEU points under the full-credit line that still ea
 
 
 def _rows(ids) -> list[list[int]]:
-    out = []
-    for row in np.asarray(ids):
-        row = [int(t) for t in row]
-        row = row[:row.index(3)] if 3 in row else row
-        out.append([t for t in row if t != 0])
-    return out
+    return [K.trim(row) for row in np.asarray(ids)]
 
 
 def transplant(j, seed):
@@ -131,14 +126,6 @@ def smoothed_loss(j, seed):
           f"float16 logits raised: {err}" if err else hints.SMOOTH_HALF, share=0.5)
 
 
-def _toy_model(seed):
-    from seqlab import data as sd
-
-    def size(name):
-        return len((sd.DEFAULT_CORPUS_DIR / name).read_text(encoding="utf-8").split("\n")) - 1
-    return C.ToyTranslator(seed, size("vocab_en.txt"), size("vocab_ko.txt"))
-
-
 def expected_translations(model, sentences, beam_width, alpha, register) -> list[str]:
     """The reference pipeline: tag, tokenize, pad, beam search (max_len 2 * S + 10) with the reference step_fn."""
     from autograder.oracles import decoding
@@ -160,7 +147,7 @@ def expected_translations(model, sentences, beam_width, alpha, register) -> list
 
 
 def decoding(j, seed):
-    model, tokens = _toy_model(seed), C.dec_tokens(seed)
+    model, tokens = C.ToyTranslator(seed, *K.vocab_sizes()), C.dec_tokens(seed)
     src = C.DEC_SOURCES
     prefixes = [tokens[:i + 1].T for i in range(len(tokens))]
     err = j.error_for("step")

@@ -45,9 +45,7 @@ def transplant(p, seed):
         src = _pad([tokens["hidden_src"][i] for i in rng.choice(K.HIDDEN_N, CAUSAL_ROWS, replace=False)], CAUSAL_WIDTH)
         t_in = _pad([tokens["train_tgt"][i][:-1] for i in rng.choice(len(tokens["train_tgt"]), CAUSAL_ROWS,
                                                                      replace=False)], CAUSAL_WIDTH)
-        changed = t_in.copy()  # every real target token after position CAUSAL_K replaced by another real token
-        tail = changed[:, CAUSAL_K + 1:]
-        changed[:, CAUSAL_K + 1:] = np.where(tail != 0, 4 + (tail - 4 + rng.integers(1, 50, tail.shape)) % 1000, 0)
+        changed = X.changed_after(t_in, CAUSAL_K, rng)
         for name, target in (("given", t_in), ("changed", changed)):
             logits = as_list(model([src, target], training=False))[0]
             p.put(f"causal/{name}", np.asarray(keras.ops.convert_to_numpy(logits))[:, :CAUSAL_K + 1])
@@ -87,17 +85,9 @@ def smoothed_loss(p, seed):
         p.put("half", fn(labels, keras.ops.cast(logits, "float16"), 0.1))
 
 
-def _vocab_sizes() -> tuple[int, int]:
-    from seqlab import data as sd
-
-    def size(name):
-        return len((sd.DEFAULT_CORPUS_DIR / name).read_text(encoding="utf-8").split("\n")) - 1
-    return size("vocab_en.txt"), size("vocab_ko.txt")
-
-
 @quiet
 def decoding(p, seed):
-    model = C.ToyTranslator(seed, *_vocab_sizes())
+    model = C.ToyTranslator(seed, *K.vocab_sizes())
     tokens = C.dec_tokens(seed)
     with p.step("step"):
         step_fn, state = p.need("make_step_fn")(model, C.DEC_SOURCES.copy())

@@ -62,13 +62,18 @@ def hidden_bleu(ids) -> float:
     return K.bleu_of(ids, [p[1] for p in hidden.hidden_pairs(K.HIDDEN_N)[:K.TRANSPLANT_N]])
 
 
-def future_sensitivity(model, src: np.ndarray, t_in: np.ndarray, k: int, seed: int = 0) -> float:
-    """Largest change of the logits at positions 0..k when every target token after position k is replaced by
-    another real token: 0 (up to float error) for a causal decoder."""
-    rng = np.random.default_rng(seed)
+def changed_after(t_in: np.ndarray, k: int, rng) -> np.ndarray:
+    """t_in with every real target token after position k replaced by another real token ([PAD] kept)."""
     other = t_in.copy()
     tail = other[:, k + 1:]
     other[:, k + 1:] = np.where(tail != 0, 4 + (tail - 4 + rng.integers(1, 50, tail.shape)) % 1000, 0)
+    return other
+
+
+def future_sensitivity(model, src: np.ndarray, t_in: np.ndarray, k: int, seed: int = 0) -> float:
+    """Largest change of the logits at positions 0..k when every target token after position k is replaced by
+    another real token: 0 (up to float error) for a causal decoder."""
+    other = changed_after(t_in, k, np.random.default_rng(seed))
     import keras
 
     a = np.asarray(keras.ops.convert_to_numpy(model([src, t_in], training=False)))[:, :k + 1]

@@ -89,6 +89,7 @@ class SubmissionResult:
     items: list[ItemResult]
     notes: list[str] = field(default_factory=list)  # submission-level remarks (crashes, timeouts)
     seconds: float = 0.0
+    reused: dict = field(default_factory=dict)  # item id -> the reference whose verdict it took (autograder.reuse)
 
     @property
     def score(self) -> float:

@@ -35,6 +35,7 @@ from autograder.notebook import GRADING_LOCK
 from autograder.item import DEFAULT_BACKEND
 from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
 from autograder.results import ItemResult, SubmissionResult
+from autograder.reuse import TRACE_FILE, Reference, Reuse, cell_facts
 
 JUDGE_ATTEMPTS = 2  # a judge that raises is retried once before its item is reported as not graded
 
@@ -105,14 +106,14 @@ def _worker_env(limits: Limits, backend: str = DEFAULT_BACKEND) -> dict:
 
 
 def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits,
-                backend: str = DEFAULT_BACKEND):
+                backend: str = DEFAULT_BACKEND, trace: bool = False):
     """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped."""
     names = {c.grade_id: c.label for c in cells if c.label}  # the cells the student added
     (job_dir / "out").mkdir(parents=True, exist_ok=True)
     for f in ("status.json", "cells.json"):
         (job_dir / f).unlink(missing_ok=True)
     job = {"cells": [{"grade_id": c.grade_id, "source": c.source} for c in cells],
-           "items": [i.id for i in batch], "seed": seed, "first_index": first_index}
+           "items": [i.id for i in batch], "seed": seed, "first_index": first_index, "trace": trace}
     (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
     started = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_dir)], cwd=job_dir,
@@ -156,8 +157,14 @@ def _where(phase: str, where: str, names: dict[str, str]) -> str:
 
 
 def grade_notebook(path: str | Path, assignment: str, student: str | None = None, seed: int = DEFAULT_SEED,
-                   limits: Limits | None = None, only: list[str] | None = None) -> SubmissionResult:
-    """Grade one notebook file with the standalone runner."""
+                   limits: Limits | None = None, only: list[str] | None = None, reuse: Reuse | None = None,
+                   reference: str | None = None) -> SubmissionResult:
+    """Grade one notebook file with the standalone runner.
+
+    With `reuse`, an item whose closure of cells is byte-identical to a reference run's takes that run's verdict
+    (autograder.reuse). With `reference` (a trusted notebook: the master solution, the starter) the run is
+    traced and recorded in `reuse` under that name.
+    """
     limits = limits or Limits()
     path = Path(path)
     student = student or path.stem
@@ -174,19 +181,27 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
         result.seconds = time.time() - t0
         return result
     result.notes.extend(notes)
+    program = list(cells)
+    reused = {}
+    if reuse is not None and reference is None:
+        with GRADING_LOCK:
+            reused = reuse.lookup(assignment, seed, program, [i.id for i in todo])
+    probed = [i for i in todo if i.id not in reused]
+    trace = reuse is not None and reference is not None
     job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
-        stems, errors, cells = probe_pass(job_root / DEFAULT_BACKEND, cells, todo, seed, limits, result.notes)
+        stems, errors, cells = probe_pass(job_root / DEFAULT_BACKEND, cells, probed, seed, limits, result.notes,
+                                          trace=trace) if probed else ({}, {}, cells)
         other: dict[str, tuple[dict, dict]] = {}
-        for backend in sorted({b for i in todo for b in i.backends}):
-            subset = [k for k, i in enumerate(todo) if backend in i.backends and k not in errors]
+        for backend in sorted({b for i in probed for b in i.backends}):
+            subset = [k for k, i in enumerate(probed) if backend in i.backends and k not in errors]
             if subset:
-                s, e, _ = probe_pass(job_root / backend, cells, [todo[k] for k in subset], seed, limits, result.notes,
-                                      backend=backend)
+                s, e, _ = probe_pass(job_root / backend, cells, [probed[k] for k in subset], seed, limits, result.notes,
+                                      backend=backend, trace=trace)
                 other[backend] = ({subset[k]: v for k, v in s.items()}, {subset[k]: v for k, v in e.items()})
         lost = "no result came back from the check (did your code delete or move the grader's files?)"
         items = []
-        for k, item in enumerate(todo):
+        for k, item in enumerate(probed):
             if k in errors:
                 items.append(ItemResult(item.id, item.points, error=errors[k]))
             elif k not in stems:
@@ -199,15 +214,54 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
                 items.append(judge(item, found, seed))
             else:
                 items.append(judge(item, stems[k], seed))
-        result.items = items
+        if trace:
+            with GRADING_LOCK:
+                reuse.add(_reference(reference, assignment, seed, program, probed, items, stems, other), program)
+        by_id = {r.item_id: r for r in items}
+        result.items = [reused[i.id][0] if i.id in reused else by_id[i.id] for i in todo]
+        result.reused = {i: name for i, (_, name) in reused.items()}
     finally:
         shutil.rmtree(job_root, ignore_errors=True)
     result.seconds = time.time() - t0
     return result
 
 
+def _reference(name: str, assignment: str, seed: int, program, probed: list[Item], items: list[ItemResult],
+               stems: dict[int, Path], other: dict) -> Reference:
+    """A traced run as a reference for reuse: what each cell and each check read (see autograder.reuse)."""
+    def traced(stem: Path | None):
+        if stem is None:
+            return None
+        k = int(stem.name)  # the item's index in its pass (the trace's key)
+        runs = _read_json(stem.parent.parent / TRACE_FILE)
+        entries = runs.get("items", {})
+        before = [entries[j] for j in entries if int(j) < k]
+        mine = entries.get(str(k))
+        if mine is None or mine["everything"] or mine["leaked"] or any(e["leaked"] for e in before):
+            return None
+        return frozenset(mine["reads"])
+
+    first = next(iter(stems.values()), None)
+    cells_trace = _read_json(first.parent.parent / TRACE_FILE).get("cells", {}) if first else {}
+    cell_reads = {}
+    for cell in program:
+        entry = cells_trace.get(cell.grade_id)
+        if entry is not None:
+            cell_reads[cell_facts(cell.source).digest] = None if entry["everything"] else frozenset(entry["reads"])
+    item_reads, results = {}, {}
+    for k, (item, res) in enumerate(zip(probed, items)):
+        reads = traced(stems.get(k))
+        for backend in item.backends:  # the same code on another backend: it may read other names
+            found = other.get(backend, ({}, {}))[0].get(k)
+            more = traced(found) if isinstance(found, Path) else None
+            reads = None if reads is None or more is None else reads | more
+        if res.error is None and res.internal_error is None:
+            item_reads[item.id], results[item.id] = reads, res
+    return Reference(name, assignment, seed, cell_reads, item_reads, results)
+
+
 def probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, notes: list[str],
-               backend: str = DEFAULT_BACKEND) -> tuple[dict[int, Path], dict[int, str], list]:
+               backend: str = DEFAULT_BACKEND, trace: bool = False) -> tuple[dict[int, Path], dict[int, str], list]:
     """Probe `todo` in workers on `backend`: a fresh worker after a timeout or crash inside an item, a hanging or
     killing cell left out. Returns ({index: stem of its probe files}, {index: why it has none}, the cells kept)."""
     names = {c.grade_id: c.name for c in cells}
@@ -218,7 +272,7 @@ def probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, n
     while start < len(todo):
         attempt += 1
         job_dir = root / f"run{attempt}"
-        outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits, backend)
+        outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits, backend, trace)
         with GRADING_LOCK:
             cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
         for gid, msg in cell_errors.items():

@@ -56,7 +56,8 @@ class _IPythonStub:
         return []
 
 
-def _transform(source: str) -> str:
+def transform(source: str) -> str:
+    """A cell's source as IPython would run it (%magics and !commands become calls)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -94,25 +95,39 @@ def main(job_dir: str) -> int:
             del sys.modules[name]
 
     namespace = {"__name__": "__main__", "get_ipython": _IPythonStub}
+    trace = None
+    if job.get("trace"):  # a reference run of a trusted notebook (autograder.reuse): record what is read
+        from autograder.reuse import TracingNamespace
+
+        namespace, trace = TracingNamespace(namespace), {"cells": {}, "items": {}}
     cell_errors = {}
     for cell in job["cells"]:
         _write_json(status_path, {"phase": "cell", "where": cell["grade_id"], "since": time.time()})
+        if trace is not None:
+            namespace.begin("cell")
         try:
-            source = _transform(cell["source"])
+            source = transform(cell["source"])
             filename = f"<cell {cell['grade_id']}>"
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             code = compile(source, filename, "exec")
             exec(code, namespace)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included: keep going
             cell_errors[cell["grade_id"]] = probing.describe_exception(exc)
+        if trace is not None:
+            trace["cells"][cell["grade_id"]] = namespace.end()
     _write_json(os.path.join(job_dir, "cells.json"), {"errors": cell_errors})
 
     for index, item in enumerate(items):
         _write_json(status_path, {"phase": "item", "where": item.id, "since": time.time()})
+        if trace is not None:
+            namespace.begin("probe")
         try:
             result = item.probe(namespace, item_seed(job["seed"], item.id))
         except BaseException as exc:
             result = {"data": {}, "errors": {"probe": probing.describe_exception(exc)}}
+        if trace is not None:
+            trace["items"][str(job["first_index"] + index)] = namespace.end()
+            _write_json(os.path.join(job_dir, "trace.json"), trace)
         stem = os.path.join(out_dir, str(job["first_index"] + index))
         probing.dump(result, stem + ".npz", stem + ".json.tmp")
         os.replace(stem + ".json.tmp", stem + ".json")

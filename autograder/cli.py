@@ -50,7 +50,23 @@ def discover(paths: list[str], assignment: str) -> list[tuple[str, Path]]:
     return unique
 
 
-def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=True, only=None) -> list[SubmissionResult]:
+REUSE_FROM = 3  # submissions from which verdicts of the solution's and the starter's identical cells are reused
+
+
+def references(assignment: str) -> list[tuple[str, Path]]:
+    """The trusted notebooks whose traced verdicts a class run reuses: the master solution, the starter."""
+    from autograder.notebook import ROOT, master_path
+
+    found = [("solution", master_path(assignment)), ("starter", ROOT / "assignments" / assignment / f"{assignment}.ipynb")]
+    return [(name, path) for name, path in found if path.is_file()]
+
+
+def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=True, only=None,
+                reuse=None) -> list[SubmissionResult]:
+    """Grade every submission, `jobs` at a time. With `reuse` (None: from REUSE_FROM submissions on) the solution
+    and the starter are graded first, traced, and an item whose closure of cells is byte-identical to theirs takes
+    their verdict (autograder.reuse)."""
+    from autograder.reuse import Reuse
     from autograder.runner import grade_notebook
 
     out_dir = Path(out_dir)
@@ -58,10 +74,21 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     results: list[SubmissionResult] = []
     items = [i for i in registry.items(assignment) if not only or i.id in only or i.grade_id in only]
     console, bar, task = _progress(len(submissions), progress)
+    store = Reuse() if (len(submissions) >= REUSE_FROM if reuse is None else reuse) else None
+    if store is not None:
+        def reference(job):
+            try:
+                grade_notebook(job[1], assignment, student=job[0], seed=seed, limits=limits, only=only, reuse=store,
+                               reference=job[0])
+            except Exception:  # noqa: BLE001 - a failed reference only means nothing is reused from it
+                pass
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(reference, references(assignment)))
 
     def one(student, path):
         try:
-            return grade_notebook(path, assignment, student=student, seed=seed, limits=limits, only=only)
+            return grade_notebook(path, assignment, student=student, seed=seed, limits=limits, only=only, reuse=store)
         except Exception as exc:  # never let one submission stop the class; the grader's fault is no 0
             reason = f"internal grader error: {type(exc).__name__}: {str(exc).strip()[:300]}"
             return SubmissionResult(student, assignment, str(path),
@@ -145,6 +172,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write the scores into an nbgrader gradebook, e.g. sqlite:///course/gradebook.db")
     g.add_argument("--course-id", help="nbgrader course_id of that gradebook (default: nbgrader's default)")
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    g.add_argument("--reuse", action=argparse.BooleanOptionalAction, default=None,
+                   help="reuse the verdicts of the solution's and the starter's identical cells (default: from "
+                        f"{REUSE_FROM} submissions on)")
     ls = sub.add_parser("items", help="list the graded items and their points")
     ls.add_argument("--assignment", choices=registry.assignments())
     return parser
@@ -179,7 +209,7 @@ def _grade(args) -> int:
     limits = Limits(setup_timeout_s=args.setup_timeout, item_timeout_scale=args.timeout_scale, memory_mb=args.memory_mb)
     t0 = time.time()
     results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
-                          progress=not args.quiet, only=args.only)
+                          progress=not args.quiet, only=args.only, reuse=args.reuse)
     n = len(results)
     incomplete = [r for r in results if not r.complete]
     for r in incomplete:
@@ -196,6 +226,9 @@ def _grade(args) -> int:
             print(f"gradebook not updated: {exc}", file=sys.stderr)
             return 1
         print(f"wrote {count} grades to {args.gradebook}")
+    reused = sum(len(r.reused) for r in results)
+    if reused:
+        print(f"{reused} item verdict(s) reused from the solution's or the starter's identical cells")
     print(f"graded {n} submission(s) in {time.time() - t0:.0f} s; reports in {args.out}/ (grades.csv, <student>/results.json, <student>/feedback.md)")
     if incomplete:
         count = sum(len(r.not_graded) for r in incomplete)

@@ -463,6 +463,9 @@ def test_class_solution_full_marks_next_to_hostile_ones(class_run):
         assert (out / student / "feedback.md").is_file()
     for student in ("bob", "carol", "dave"):
         assert results[student].score < TOTAL and results[student].notes, describe(results[student])
+        assert not results[student].reused  # a cell with a top-level loop or exit may change anything: all probed
+    # a class of 4 reuses the traced verdicts of the solution's identical cells (autograder.reuse): alice's copy
+    assert alice.reused == {f"{ASSIGNMENT}/{g}": "solution" for g in ORDER}
     rows = (out / "grades.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 5 and rows[1].startswith("alice,") and ",21,21," in rows[1]
 

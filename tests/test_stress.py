@@ -217,7 +217,7 @@ def test_grading_a_class_in_threads_never_fails_inside_the_grader(tmp_path):
         for k in range(copies):
             shutil.copy(SOLUTION_NB, src / f"s{k}.ipynb")
         results = grade_class(discover([str(src)], ASSIGNMENT), ASSIGNMENT, tmp_path / f"out{run}", seed=run,
-                              jobs=4, limits=Limits(), progress=False, only=only)
+                              jobs=4, limits=Limits(), progress=False, only=only, reuse=False)  # every copy probed
         assert len(results) == copies
         for r in results:
             text = "\n".join(r.notes + [i.feedback() for i in r.items])

@@ -12,6 +12,11 @@ cells the training uses that must keep full marks there). The other mutants are 
 their points table has no entry for the slow item. (Every mutant was graded on every item when the catalogue was
 written; grading all of them in every run would take the test suite past its time budget. With
 SEQLAB_SLOW_MUTANTS=all the points-table test compares only the entries the table has.)
+
+The solution and the starter are graded first as references (autograder.reuse): an item of a mutant whose cells
+in the item's closure are byte-identical to the solution's takes the solution's verdict without being probed, as
+the class grader does. A mutant changes one cell, so only the items whose checks read that cell (or a cell that
+reads it) are probed again; test_reuse.py proves that reused verdicts equal probed ones.
 """
 from __future__ import annotations
 
@@ -24,11 +29,13 @@ from pathlib import Path
 import pytest
 
 from autograder.registry import assignments, items
+from autograder.reuse import Reuse
 from autograder.runner import Limits, grade_notebook
 from tests.helpers import ROOT, computed_once, read_nb, solution_nb, starter_nb, write_nb
 from tests.mutants import catalogue, sample_class, training_keeps
 
 pytestmark = pytest.mark.xdist_group("mutants")
+REFERENCES = ("solution", "starter")  # graded first, traced: their verdicts are reused (autograder.reuse)
 CASES = [(a, m) for a in assignments() for m in catalogue(a)]
 
 
@@ -77,14 +84,18 @@ def _grade(assignment: str, folder: Path) -> dict:
     def only(name):
         return None if name not in mutants else fast + [i for i, who in graded_slow.items() if name in who]
 
+    reuse = Reuse()
+
     def one(job):
         name, path = job
         return grade_notebook(path, assignment, student=name, seed=20261123, limits=Limits(setup_timeout_s=60),
-                              only=only(name))
+                              only=only(name), reuse=reuse, reference=name if name in REFERENCES else None)
 
-    jobs = sorted(unique, key=lambda job: -len(only(job[0]) or items(assignment)))  # the longest first
+    # the references first (traced), then everyone else, reusing their verdicts where the cells read are the same
+    jobs = sorted([job for job in unique if job[0] not in REFERENCES], key=lambda job: -len(only(job[0]) or items(assignment)))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        graded = {r.student: r for r in pool.map(one, jobs)}
+        graded = {r.student: r for r in pool.map(one, [job for job in unique if job[0] in REFERENCES])}
+        graded.update({r.student: r for r in pool.map(one, jobs)})
     return {**graded, **{name: graded[same] for name, same in alias.items()}}
 
 

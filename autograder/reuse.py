@@ -197,9 +197,11 @@ def _decorator_ok(node) -> bool:
 
 
 def _def_simple(node) -> bool:
+    """Defaults, annotations and decorators run when the `def` does: they must run no code."""
     args = node.args
-    defaults = [d for d in args.defaults + args.kw_defaults if d is not None]
-    return all(_simple(d) for d in defaults) and all(_decorator_ok(d) for d in node.decorator_list)
+    evaluated = [d for d in args.defaults + args.kw_defaults if d is not None] + [node.returns] + [
+        a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a]
+    return all(_simple(d) for d in evaluated) and all(_decorator_ok(d) for d in node.decorator_list)
 
 
 def _pure_body(body) -> bool:
@@ -295,7 +297,8 @@ def cell_facts(source: str) -> CellFacts:
     top = _TopLevel()
     for stmt in tree.body:
         top.visit(stmt)
-    return CellFacts(digest, frozenset(top.binds), frozenset(top.loads), _pure_body(tree.body))
+    pure = _pure_body(tree.body) and not any(n.startswith("__") for n in top.binds)  # e.g. __builtins__
+    return CellFacts(digest, frozenset(top.binds), frozenset(top.loads), pure)
 
 
 # ---- references and keys ------------------------------------------------------------------------------------

@@ -71,6 +71,9 @@ def test_iteration_and_leaks_make_a_verdict_not_reusable():
     ("X = [1, 2]\nX[0] = 3\n", False),
     ("class A(make_base()):\n    pass\n", False),
     ("def f(x=compute()):\n    pass\n", False),
+    ("def f(x: make()):\n    pass\n", False),  # annotations run with the def
+    ("def f() -> np.ndarray:\n    pass\n", True),
+    ("__builtins__ = {}\n", False),
     ("def f(:\n", False),
     ("%timeit 1 + 1\n", False),
 ])

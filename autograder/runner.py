@@ -229,12 +229,19 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
 def _reference(name: str, assignment: str, seed: int, program, probed: list[Item], items: list[ItemResult],
                stems: dict[int, Path], other: dict) -> Reference:
     """A traced run as a reference for reuse: what each cell and each check read (see autograder.reuse)."""
+    files: dict[Path, dict] = {}  # one trace.json per worker run, read once
+
+    def trace_of(stem: Path) -> dict:
+        run = stem.parent.parent
+        if run not in files:
+            files[run] = _read_json(run / TRACE_FILE)
+        return files[run]
+
     def traced(stem: Path | None):
         if stem is None:
             return None
         k = int(stem.name)  # the item's index in its pass (the trace's key)
-        runs = _read_json(stem.parent.parent / TRACE_FILE)
-        entries = runs.get("items", {})
+        entries = trace_of(stem).get("items", {})
         before = [entries[j] for j in entries if int(j) < k]
         mine = entries.get(str(k))
         if mine is None or mine["everything"] or mine["leaked"] or any(e["leaked"] for e in before):
@@ -242,7 +249,7 @@ def _reference(name: str, assignment: str, seed: int, program, probed: list[Item
         return frozenset(mine["reads"])
 
     first = next(iter(stems.values()), None)
-    cells_trace = _read_json(first.parent.parent / TRACE_FILE).get("cells", {}) if first else {}
+    cells_trace = trace_of(first).get("cells", {}) if first else {}
     cell_reads = {}
     for cell in program:
         entry = cells_trace.get(cell.grade_id)

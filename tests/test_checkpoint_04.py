@@ -140,3 +140,34 @@ def test_a_decoder_that_looks_ahead_is_caught_by_its_logits_not_by_greedy_bleu(m
         model = T.build(ns["Transformer"], params["src_embedding"].shape[0], params["tgt_embedding"].shape[0], params)
         gaps[variant] = T.future_sensitivity(model, src, t_in, 3)
     assert gaps["ref"] < 1e-4 and gaps["causal_leak"] > 0.1, gaps
+
+
+def _eager_greedy(model, src, max_len):
+    """The plain loop: the whole prefix again at every step, eagerly (what greedy_ids must equal)."""
+    import keras
+
+    out, done = np.full((src.shape[0], 1), 2, np.int32), np.zeros(src.shape[0], bool)
+    for _ in range(max_len):
+        nxt = np.asarray(keras.ops.convert_to_numpy(model([src, out], training=False)))[:, -1].argmax(-1)
+        nxt = np.where(done, 0, nxt).astype(np.int32)
+        out, done = np.concatenate([out, nxt[:, None]], axis=1), done | (nxt == 3)
+        if done.all():
+            break
+    return out[:, 1:]
+
+
+@pytest.mark.parametrize("variant", ["ref", "causal_leak"])
+def test_compiled_greedy_loop_equals_the_plain_one(params, variant):
+    """greedy_ids runs the model compiled. With the growing prefix (the transplant) it gives the plain eager
+    loop's ids for any decoder, one that looks ahead too; with fixed-width buffers (the training run's profiles)
+    it gives them for a causal decoder."""
+    tokens = importlib.import_module("autograder.assignments.04_translation.training").load_tokens()
+    sources = tokens["hidden_src"][:24]
+    ns = variants.reference_namespace() if variant == "ref" else variants.variant_namespace(variant)
+    model = T.build(ns["Transformer"], params["src_embedding"].shape[0], params["tgt_embedding"].shape[0], params)
+    plain = K.translate_ids(lambda src, n: _eager_greedy(model, src, n), sources, chunk=12)
+    assert K.translate_ids(lambda src, n: T.greedy_ids(model, src, n), sources, chunk=12) == plain
+    if variant == "ref":
+        for stride in (16, K.MAX_LEN + 1):
+            got = K.translate_ids(lambda src, n: T.greedy_ids(model, src, n, stride=stride), sources, chunk=24)
+            assert got == plain, stride

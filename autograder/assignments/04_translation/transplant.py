@@ -30,21 +30,46 @@ def build(transformer_cls, src_vocab: int, tgt_vocab: int, params: dict):
     return model
 
 
-def greedy_ids(model, src: np.ndarray, max_len: int, start_id: int = 2, end_id: int = 3, pad_id: int = 0):
-    """(N, <= max_len) int32: the grader's greedy decoding with any ([source, target_in]) -> logits model."""
-    import keras
+def greedy_ids(model, src: np.ndarray, max_len: int, start_id: int = 2, end_id: int = 3, pad_id: int = 0,
+               stride: int | None = None):
+    """(N, <= max_len) int32: the grader's greedy decoding with any ([source, target_in]) -> logits model.
 
-    out = np.full((src.shape[0], 1), start_id, np.int32)
-    done = np.zeros(src.shape[0], bool)
-    for _ in range(max_len):
-        logits = keras.ops.convert_to_numpy(model([src, out], training=False))
-        nxt = np.asarray(logits)[:, -1].argmax(-1).astype(np.int32)
+    stride=None (the weight transplant): step t feeds the prefix, [START] and the t tokens chosen so far, and reads
+    the last position's logits, so no model ever sees a position after the one it predicts, causal or not.
+    stride=k (the training run): the target buffer is the prefix then [PAD], in widths that grow by k; step t reads
+    position t. For a causal decoder that is the same, with a few shapes per chunk instead of one per step (under
+    JAX and XLA each new shape is a new compilation); a decoder that looks ahead would see a [PAD] after position
+    t, and a model trained that way fails the training run either way (it learns to copy the next token).
+    The model runs compiled (`predict_on_batch`; TensorFlow relaxes the growing shape after a few traces); one
+    that cannot be traced, or a plain callable, is called eagerly on the same inputs."""
+    n = src.shape[0]
+    out = np.full((n, max_len + 1), pad_id, np.int32)
+    out[:, 0] = start_id
+    done = np.zeros(n, bool)
+    compiled = getattr(model, "predict_on_batch", None)  # a keras.Model; a plain callable is called eagerly
+    step, eager = (compiled, False) if compiled is not None else (_eager(model), True)
+    for t in range(max_len):
+        try:
+            width = t + 1 if stride is None else min(max_len + 1, (t // stride + 1) * stride)
+            logits = step([src, out[:, :width]])
+        except Exception:  # not traceable: the same buffers, eagerly
+            if eager:
+                raise
+            step, eager = _eager(model), True
+            logits = step([src, out[:, :width]])
+        nxt = np.asarray(logits)[:, t].argmax(-1).astype(np.int32)
         nxt[done] = pad_id
-        out = np.concatenate([out, nxt[:, None]], axis=1)
+        out[:, t + 1] = nxt
         done |= nxt == end_id
         if done.all():
-            break
+            return out[:, 1:t + 2]
     return out[:, 1:]
+
+
+def _eager(model):
+    import keras
+
+    return lambda inputs: keras.ops.convert_to_numpy(model(inputs, training=False))
 
 
 def translate_hidden(model) -> list[list[int]]:

@@ -183,6 +183,25 @@ def watch(refused: Iterable[str]):
             _STACK.remove(w)
 
 
+@contextlib.contextmanager
+def functions_unwatched():
+    """Suspend the function watch (the profile hook) in this thread for the duration; the class wrappers stay.
+
+    For long runs of code that already ran once under the watch: the grader's training loop over a model whose
+    `call` it ran before in both modes (training and inference). The profile hook costs on every Python call, so
+    a loop of a thousand small steps (most of them framework code) runs several times slower under it."""
+    with _LOCK:
+        saved = sys.getprofile()
+        if saved is _profile:
+            sys.setprofile(None)
+    try:
+        yield
+    finally:
+        with _LOCK:
+            if saved is _profile and _PROFILING[0]:
+                sys.setprofile(_profile)
+
+
 def hierarchy(cls: type, refused: Iterable[str]) -> list[str]:
     """The refused class names in `cls.__mro__` (a student class defined by subclassing a built-in)."""
     targets = {name: _RESOLVED.get(name) or _resolve(name) for name in refused}

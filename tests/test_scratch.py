@@ -356,3 +356,25 @@ def test_patched_classes_behave_identically():
         assert before[key] == after[key], key
     for a, b in zip(before["weights"], after["weights"]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_functions_unwatched_suspends_only_the_function_hook_and_only_inside():
+    """The grader's training loop runs with the profile hook off: a refused function called there is not seen,
+    a refused class still is, and the hook is back (and sees calls) after the block."""
+    ns = cell(ATTENTION_ALIAS)
+    cell(ATTENTION_LAYER, ns)
+    lstm = cell(STYLES["wrapper composing the built-in"])
+    with scratch.watch({DPA, "keras.layers.LSTMCell"}) as w:
+        with scratch.functions_unwatched():
+            assert sys.getprofile() is None
+            ns["Attention"]()(*attention_inputs())
+        assert w.used == []
+        with scratch.functions_unwatched():
+            step(lstm["LSTMCell"])  # class wrappers stay
+        assert w.used == ["keras.layers.LSTMCell"]
+        ns["Attention"]()(*attention_inputs())
+    assert w.used == ["keras.layers.LSTMCell", DPA]
+    assert sys.getprofile() is None
+    with scratch.functions_unwatched():  # outside any watch: nothing to suspend, nothing to restore
+        assert sys.getprofile() is None
+    assert sys.getprofile() is None

@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     profile = T.PROFILES[a.profile]
     tokens = T.load_tokens()
     src, tgt = T.training_set(tokens, profile)
-    plan = T.batches(src, tgt, profile["batch_size"], 0, 0)
+    plan = T.batches(src, tgt, profile["batch_size"], 0, 0, profile["widths"])
     n_src, n_tgt = T.K.vocab_sizes()
     models = {}
     for name, ns in (("from scratch", variants.reference_namespace()), ("built-in MHA", builtin_namespace())):

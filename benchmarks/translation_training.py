@@ -1,13 +1,14 @@
 """Calibration of 04's training run: does the grader's run tell a working Transformer from a broken one, in time?
 
     [KERAS_BACKEND=jax] python benchmarks/translation_training.py [--profile cpu|gpu] [--variants ref,pre_norm,...]
-                                                                  [--seeds 1,2,3] [--threads N] [--set NAME=VALUE ...]
+                                                                  [--seeds 1,2,3] [--threads N] [--curve] [--set NAME=VALUE ...]
 
 Trains the reference Transformer (tests/fixtures/03_reference_answers.py, the layers 04 re-declares) and its broken
 variants (benchmarks/transformer_training.py: no_cross_attention, causal_leak, no_scaling, no_positional_encoding,
 pre_norm) in a profile of autograder/assignments/04_translation/training.py (PROFILES; `--set epochs=2` changes one
 value), and prints per run the BLEU of the greedy translations of the profile's hidden sentences, the verdict the
-judge would give, the training loss per epoch, and the seconds of training and of decoding. `--threads N` sets
+judge would give, the training loss per epoch, and the seconds of training and of decoding; `--curve` adds the
+BLEU after every epoch and the training seconds to the profile's PASS threshold. `--threads N` sets
 TensorFlow's intra- and inter-op threads (the grader's worker uses 1). `--backend-info` prints the device.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 TRAINING = "autograder.assignments.04_translation.training"
 
 
-def run(variant: str, seed: int, profile: dict) -> dict:
+def run(variant: str, seed: int, profile: dict, curve: bool = False) -> dict:
     import keras
 
     import transformer_training as variants
@@ -36,7 +37,14 @@ def run(variant: str, seed: int, profile: dict) -> dict:
     keras.utils.set_random_seed(seed)
     model = T.compose(ns["Transformer"], profile, *T.K.vocab_sizes())
     model([tokens["train_src"][0][None], tokens["train_tgt"][0][None, :-1]])
-    info = T.train(model, profile, tokens, seed)
+    points = []
+
+    def on_epoch(epoch, seconds):  # BLEU after each epoch, and the training seconds it took to get there
+        if curve:
+            points.append((epoch + 1, round(seconds, 1), T.hidden_bleu(T.hidden_ids(model, tokens, profile), profile)))
+
+    info = T.train(model, profile, tokens, seed, on_epoch)
+    info["curve"] = points
     start = time.perf_counter()
     ids = T.hidden_ids(model, tokens, profile)
     info["decode_seconds"] = round(time.perf_counter() - start, 1)
@@ -50,6 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default="ref,no_cross_attention,causal_leak,no_scaling,pre_norm")
     ap.add_argument("--seeds", default="1")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--curve", action="store_true", help="BLEU after every epoch and the training time to PASS")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     a = ap.parse_args(argv)
     import keras
@@ -63,15 +72,20 @@ def main(argv=None) -> int:
     profile = dict(T.PROFILES[a.profile])
     for item in a.set:
         name, value = item.split("=", 1)
-        profile[name] = type(profile[name])(value)
+        profile[name] = (tuple(int(v) for v in value.split(",")) if isinstance(profile[name], tuple)
+                         else type(profile[name])(value))
     print(f"backend {keras.backend.backend()}, detected profile {T.profile_name()}, running {a.profile}: {profile}")
     for variant in a.variants.split(","):
         for seed in map(int, a.seeds.split(",")):
-            r = run(variant, seed, profile)
+            r = run(variant, seed, profile, a.curve)
             verdict = ("pass" if r["bleu"] >= profile["pass_bleu"] else
                        "half" if r["bleu"] >= profile["partial_bleu"] else "fail")
             print(f"{variant:24s} seed {seed}: BLEU {r['bleu']:6.2f} {verdict:4s}  train {r['seconds']:6.1f} s "
                   f"({r['steps']} steps)  decode {r['decode_seconds']:5.1f} s  loss {r['loss']}", flush=True)
+            if a.curve:
+                reached = next((s for _, s, b in r["curve"] if b >= profile["pass_bleu"]), None)
+                print(f"{'':24s} BLEU by epoch (epoch, train s, BLEU): {r['curve']}; time to PASS "
+                      f"({profile['pass_bleu']}): {'not reached' if reached is None else f'{reached} s'}", flush=True)
     return 0
 
 

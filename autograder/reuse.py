@@ -13,7 +13,8 @@ The closure of an item in a submission is computed in the grading process from t
   key; the names that cell read while it ran (as traced in the reference, plus the names its top level loads)
   are resolved in turn, to the cell that bound them *before* it;
 - a cell that does more at its top level than bind names (a call, an attribute or subscript assignment, a
-  decorator call, `global`, `import *`, anything unparsable) may change any state: its source is part of every
+  decorator other than `staticmethod`, `classmethod`, `property` (and its `.setter`) or Keras's registration,
+  `global`, `import *`, anything unparsable) may change any state: its source is part of every
   key, so changing it re-probes every item;
 - cells the student added are in every key too.
 
@@ -183,11 +184,19 @@ def _literal_arithmetic(node) -> bool:
     return False
 
 
+_BUILTIN_DECORATORS = {"staticmethod", "classmethod", "property"}
+_PROPERTY_PARTS = {"setter", "getter", "deleter"}
+
+
 def _decorator_ok(node) -> bool:
-    """`@name`, `@a.b`, or Keras's registration under the class's own name (`@keras.saving.register_keras_serializable(
-    package="...")`): it binds "<package>><name>" in Keras's registry, tied to the name the cell binds."""
-    if isinstance(node, (ast.Name, ast.Attribute)):
-        return True
+    """`@staticmethod`, `@classmethod`, `@property`, `@<name>.setter|getter|deleter`, or Keras's registration under
+    the class's own name (`@keras.saving.register_keras_serializable(package="...")`): it binds "<package>><name>" in
+    Keras's registry, tied to the name the cell binds. Any other decorator is a call of code that may be the
+    student's, when the cell runs."""
+    if isinstance(node, ast.Name):
+        return node.id in _BUILTIN_DECORATORS
+    if isinstance(node, ast.Attribute):
+        return node.attr in _PROPERTY_PARTS and isinstance(node.value, ast.Name)
     if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
         called = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
         return (called == "register_keras_serializable" and all(isinstance(a, ast.Constant) for a in node.args)

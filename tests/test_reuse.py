@@ -67,6 +67,10 @@ def test_iteration_and_leaks_make_a_verdict_not_reusable():
     ("X = make()\n", False),
     ("@keras.saving.register_keras_serializable(package='p', name='Other')\nclass A:\n    pass\n", False),
     ("@functools.lru_cache(maxsize=2)\ndef f():\n    pass\n", False),
+    ("class A:\n    @property\n    def x(self):\n        return 1\n    @x.setter\n    def x(self, v):\n        pass\n"
+     "    @staticmethod\n    def s():\n        pass\n", True),
+    ("@trace\ndef f():\n    pass\n", False),  # a bare decorator is a call: it may be the student's own code
+    ("class A:\n    @helpers.log\n    def f(self):\n        pass\n", False),
     ("from numpy import *\n", False),
     ("X = [1, 2]\nX[0] = 3\n", False),
     ("class A(make_base()):\n    pass\n", False),

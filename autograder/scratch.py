@@ -183,6 +183,13 @@ def watch(refused: Iterable[str]):
             _STACK.remove(w)
 
 
+def used_so_far() -> list[str]:
+    """The refused names the innermost watch has seen so far ([] outside a watch): a probe can stop early, since an
+    item that used a refused built-in scores 0 whatever it computes."""
+    with _LOCK:
+        return _STACK[-1].used if _STACK else []
+
+
 @contextlib.contextmanager
 def functions_unwatched():
     """Suspend the function watch (the profile hook) in this thread for the duration; the class wrappers stay.

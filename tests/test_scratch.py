@@ -378,3 +378,18 @@ def test_functions_unwatched_suspends_only_the_function_hook_and_only_inside():
     with scratch.functions_unwatched():  # outside any watch: nothing to suspend, nothing to restore
         assert sys.getprofile() is None
     assert sys.getprofile() is None
+
+
+def test_used_so_far_is_the_innermost_watchs_record():
+    """A probe asks what its watch has seen before a long run (04's training run is skipped for a model that
+    created a refused layer: it scores 0 anyway)."""
+    lstm = cell(STYLES["wrapper composing the built-in"])
+    assert scratch.used_so_far() == []
+    with scratch.watch({"keras.layers.LSTMCell"}):
+        assert scratch.used_so_far() == []
+        with scratch.watch({DPA}):
+            step(lstm["LSTMCell"])  # not refused by the inner watch
+            assert scratch.used_so_far() == []
+        step(lstm["LSTMCell"])
+        assert scratch.used_so_far() == ["keras.layers.LSTMCell"]
+    assert scratch.used_so_far() == []

@@ -81,6 +81,19 @@ def nbgrader(args, cwd, timeout=1200):
     return proc
 
 
+class PerKey(dict):
+    """{key: factory(key)}, each value computed on first use (a session fixture over assignments then grades only
+    the assignments the selected tests read, e.g. under `pytest -k 04_translation`)."""
+
+    def __init__(self, factory):
+        super().__init__()
+        self.factory = factory
+
+    def __missing__(self, key):
+        self[key] = value = self.factory(key)
+        return value
+
+
 # The course id set by the shipped nbgrader_config.py (gradebook rows are filed under it).
 COURSE_ID = "seqlab"
 

@@ -31,7 +31,7 @@ import pytest
 from autograder.registry import assignments, items
 from autograder.reuse import Reuse
 from autograder.runner import Limits, grade_notebook
-from tests.helpers import ROOT, computed_once, read_nb, solution_nb, starter_nb, write_nb
+from tests.helpers import ROOT, PerKey, computed_once, read_nb, solution_nb, starter_nb, write_nb
 from tests.mutants import catalogue, sample_class, training_keeps
 
 pytestmark = pytest.mark.xdist_group("mutants")
@@ -101,8 +101,7 @@ def _grade(assignment: str, folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    return {a: computed_once(tmp_path_factory, f"mutants-{a}", lambda folder, a=a: _grade(a, folder))
-            for a in assignments()}
+    return PerKey(lambda a: computed_once(tmp_path_factory, f"mutants-{a}", lambda folder: _grade(a, folder)))
 
 
 @pytest.mark.parametrize("assignment", assignments())

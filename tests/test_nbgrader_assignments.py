@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder.registry import assignments, items
-from tests.helpers import ASSIGNMENT, autograde, computed_once, make_course, read_nb, solution_nb, starter_nb, write_nb
+from tests.helpers import ASSIGNMENT, PerKey, autograde, computed_once, make_course, read_nb, solution_nb, starter_nb, write_nb
 from tests.mutants import catalogue
 from tests.test_mutants import _grade, first_one_item_mutant as _first_mutant
 
@@ -21,19 +21,20 @@ pytestmark = pytest.mark.xdist_group("nbgrader_assignments")
 LATER = [a for a in assignments() if a != ASSIGNMENT]
 
 
+def _class(tmp_path_factory, a: str) -> dict:
+    tmp = tmp_path_factory.mktemp(f"nbgrader-{a}")
+    m = _first_mutant(a)
+    subs = {"solution": solution_nb(a), "starter": starter_nb(a),
+            m.id: write_nb(m.apply(read_nb(solution_nb(a))), tmp / f"{m.id}.ipynb")}
+    course = make_course(tmp, a)
+    scores = autograde(course, subs, a)
+    standalone = computed_once(tmp_path_factory, f"mutants-{a}", lambda folder: _grade(a, folder))
+    return dict(course=course, scores=scores, standalone=standalone, mutant=m)
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    out = {}
-    for a in LATER:
-        tmp = tmp_path_factory.mktemp(f"nbgrader-{a}")
-        m = _first_mutant(a)
-        subs = {"solution": solution_nb(a), "starter": starter_nb(a),
-                m.id: write_nb(m.apply(read_nb(solution_nb(a))), tmp / f"{m.id}.ipynb")}
-        course = make_course(tmp, a)
-        scores = autograde(course, subs, a)
-        standalone = computed_once(tmp_path_factory, f"mutants-{a}", lambda folder, a=a: _grade(a, folder))
-        out[a] = dict(course=course, scores=scores, standalone=standalone, mutant=m)
-    return out
+    return PerKey(lambda a: _class(tmp_path_factory, a))
 
 
 @pytest.mark.parametrize("assignment", LATER)

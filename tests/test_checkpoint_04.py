@@ -3,8 +3,8 @@
 The committed checkpoint (`make checkpoints`) must agree with its record: the file's sha256, the configuration's
 shapes, and the BLEU of the NumPy oracle's greedy translations of the hidden sentences, recomputed here. The
 reference Transformer (tests/fixtures/03_reference_answers.py, the layers the 04 notebook re-declares) given the
-checkpoint's weights must translate the hidden sentences as well as the oracle does (tests/test_grader_04.py grades
-it: full marks); the same weights in broken architectures (the variants of benchmarks/transformer_training.py) must
+checkpoint's weights must translate the hidden sentences as well as the oracle does (the generic tests grade the 04
+solution: full marks); the same weights in broken architectures (the variants of benchmarks/transformer_training.py) must
 translate clearly worse.
 """
 from __future__ import annotations
@@ -24,6 +24,24 @@ H = importlib.import_module("autograder.assignments.04_translation.judges_hidden
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import transformer_training as variants  # noqa: E402  (benchmarks/: the broken-architecture variants)
+
+
+def test_part_1_of_04_is_03s_answer_cells():
+    """04's Part 1 holds 03's answer cells, unchanged and in order: the checkpoint, trained from 03's notebook
+    (translator.json's "from"), is then the model of 04's solution, and the two notebooks cannot drift apart."""
+    from autograder import notebook
+
+    def answers(assignment):
+        return [c.source for c in notebook.code_cells(notebook.read(notebook.master_path(assignment)))
+                if c.kind == "solution"]
+
+    def code(source):
+        lines = [line for line in source.splitlines() if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+        return "\n".join(line for line in lines if line.strip() and not line.startswith("# Paste ")).strip()
+
+    part1 = answers("04_translation")[0]
+    assert code(part1) == "\n".join(code(s) for s in answers("03_transformer"))
+    assert K.meta()["from"] == "solutions/03_transformer"
 
 
 @pytest.fixture(scope="module")

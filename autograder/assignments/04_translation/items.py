@@ -3,8 +3,7 @@
 This list is the only place the assignment's points live; a test proves the notebook's nbgrader points equal
 them. The weight transplant of the instructor checkpoint and the grader's training run (both on the student's
 Transformer, the 03 layers re-declared in the notebook), the label-smoothed loss, and decoding (make_step_fn, the
-pasted 02 beam search, translate). Total: 14 points. The master notebook (drafted on branch wip/04-notebook) does
-not exist on main yet, so the registry does not list these items; tests/test_grader_04.py grades them directly.
+pasted 02 beam search, translate). Total: 14 points.
 """
 import importlib
 

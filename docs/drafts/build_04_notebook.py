@@ -237,7 +237,7 @@ better: the model is less sure of itself, and right more often.
 - returns a scalar: the sum of $\ell$ over the positions whose label is not `[PAD]`, divided by their count;
   0.0 when every label is `[PAD]` (divide by `maximum(count, 1)`, as in 03).
 
-**Allowed:** `keras.ops.log_softmax` and `keras.ops.sparse_categorical_crossentropy` (from `keras.ops`).
+**Allowed:** `log_softmax` and `sparse_categorical_crossentropy` from `keras.ops`.
 **Not allowed in this part:** Keras's ready-made losses (`CategoricalCrossentropy`,
 `SparseCategoricalCrossentropy` from `keras.losses`, whose `label_smoothing` does this for you). The visible check
 uses `CategoricalCrossentropy` as its reference.
@@ -489,7 +489,10 @@ Calibration of the `cpu` profile:
 - the reference reached BLEU 83.8 to 88.7 (seeds 1–4);
 - with seed 2, a decoder that ignores the encoder (it learns only the Korean language model, 언어 모델) reached 0.9;
 - with seed 2, a look-ahead mask that lets position $t$ see $t + 1$ reached 0.0: during training it learns to copy
-  the next target token, and at translation time there is no next token to copy.
+  the next target token, and at translation time there is no next token to copy;
+- in the kit's own tests, a model whose embeddings are not scaled by $\sqrt{{d_{{model}}}}$ reached 17.8: it learns,
+  slowly, and gets half credit. A model without the attention's $1/\sqrt{{d_k}}$, or with pre-norm layers, learns
+  well enough for full credit here; the weight transplant of Part 1 catches those.
 
 On one NVIDIA H200 the `gpu` profile's reference reached BLEU 85.2 and 89.2 (2 seeds), and passed 45 after 2 of
 its 6 epochs.

@@ -36,7 +36,7 @@ demo: venv
 	done
 
 test: venv
-	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadfile --durations=25
 
 notebooks: venv
 	@for a in $(ASSIGNMENTS); do $(BIN)/python -m nbgrader generate_assignment $$a --force --no-db || exit $$?; done

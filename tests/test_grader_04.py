@@ -63,6 +63,32 @@ def test_two_bugs_lose_their_two_sub_checks_and_nothing_else():
     assert "get_config" in result["export"].message or "num_layers" in result["export"].message
 
 
+def _part1(*edits) -> dict:
+    """The 04 solution's setup and Part 1 cells, executed with `edits` (find, replace) applied to Part 1."""
+    from tests.helpers import cell_by_grade_id, read_nb, solution_nb
+
+    nb = read_nb(solution_nb("04_translation"))
+    source = cell_by_grade_id(nb, "transformer_code").source
+    for find, replace in edits:
+        assert source.count(find) == 1, find
+        source = source.replace(find, replace)
+    ns: dict = {"__name__": "__main__"}
+    exec(cell_by_grade_id(nb, "setup").source, ns)
+    exec(source, ns)
+    return ns
+
+
+def test_part_1_written_another_correct_way_gets_full_marks():
+    """A student whose 03 MultiHeadAttention runs the heads one at a time (03 charged it for speed, not numerics)
+    and whose encoder layer names its steps differently: the same function, so the transplant gives full marks."""
+    heads_loop = importlib.import_module("tests.mutants.03_transformer").HEADS_LOOP
+    ns = _part1(("heads, weights = scaled_dot_product_attention(q, k, v, mask)", heads_loop),
+                ("h = self.ln1(x + self.dropout(attn, training=training))",
+                 "residual = x + self.dropout(attn, training=training)\n        h = self.ln1(residual)"))
+    result = grade("transplant", ns)
+    assert earned(result) == full("transplant"), {n: c.message for n, c in result.items()}
+
+
 # ---- the label-smoothed loss, as different students write it ---------------------------------------------------
 
 LOSS_HEADER = "import keras\nfrom keras import ops\nPAD_ID = 0\n"

@@ -52,6 +52,19 @@ def run(variant: str, seed: int, profile: dict, curve: bool = False) -> dict:
     return info
 
 
+def setting(profile: dict, name: str, value: str):
+    """`--set NAME=VALUE` parsed as the profile's own value: a tuple of ints ("16,32,64"), an optional int ("none"
+    or a number, where the profile has None, e.g. the cpu profile's decode_stride), or the type of the default."""
+    if name not in profile:
+        raise SystemExit(f"--set {name}: not a setting of the profile (one of {', '.join(sorted(profile))})")
+    default = profile[name]
+    if isinstance(default, tuple):
+        return tuple(int(v) for v in value.split(","))
+    if default is None:
+        return None if value.lower() == "none" else int(value)
+    return type(default)(value)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="cpu")
@@ -72,8 +85,7 @@ def main(argv=None) -> int:
     profile = dict(T.PROFILES[a.profile])
     for item in a.set:
         name, value = item.split("=", 1)
-        profile[name] = (tuple(int(v) for v in value.split(",")) if isinstance(profile[name], tuple)
-                         else type(profile[name])(value))
+        profile[name] = setting(profile, name, value)
     print(f"backend {keras.backend.backend()}, detected profile {T.profile_name()}, running {a.profile}: {profile}")
     for variant in a.variants.split(","):
         for seed in map(int, a.seeds.split(",")):

@@ -14,6 +14,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from tests.helpers import ROOT
 
@@ -123,3 +124,18 @@ def test_the_gpu_profile_compiles_few_programs():
     model = _Recorder()
     assert len(T.hidden_ids(model, tokens, profile)) == profile["eval_n"]
     assert len(model.shapes) == 1, sorted(model.shapes)
+
+
+def test_benchmark_settings_parse_as_the_profiles_own_values():
+    """`benchmarks/translation_training.py --set NAME=VALUE`: widths as a tuple, the cpu profile's decode_stride
+    (None by default) as a number or none, the rest as its default's type; an unknown name is refused."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from translation_training import setting
+
+    cpu, gpu = T.PROFILES["cpu"], T.PROFILES["gpu"]
+    assert setting(cpu, "widths", "16,32,64") == (16, 32, 64)
+    assert setting(cpu, "decode_stride", "65") == 65 and setting(cpu, "decode_stride", "none") is None
+    assert setting(gpu, "decode_stride", "17") == 17 and setting(cpu, "epochs", "2") == 2
+    assert setting(cpu, "pass_bleu", "41.5") == 41.5
+    with pytest.raises(SystemExit, match="not a setting"):
+        setting(cpu, "epoch", "2")

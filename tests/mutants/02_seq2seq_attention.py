@@ -8,6 +8,7 @@ instead of the attentional state) fails it too;
 an ignored mask does not (training learns to outscore the zero padding states), see cases.py.
 """
 from tests.mutants import Mutant
+from tests.mutants import all_of as _all
 
 ENC = "encoder_code"
 DEC = "decoder_code"
@@ -18,10 +19,6 @@ ATT_DEC = "attention_decoder_code"
 GREEDY = "greedy_decoding_code"
 BEAM = "beam_search_code"
 ERR = "beam_error_analysis_code"
-
-
-def _all(item, *subs):
-    return tuple(f"{item}/{s}" for s in subs)
 
 
 ATTENTION_ITEMS = {

@@ -10,6 +10,7 @@ TensorFlow runs (a tf.* call, a TensorFlow-only method), and a part that already
 credit there either.
 """
 from tests.mutants import Mutant
+from tests.mutants import all_of as _all
 
 PE = "positional_encoding_code"
 MASKS = "masks_code"
@@ -24,10 +25,6 @@ SCHED = "schedule_code"
 TRAIN = "transformer_training/learns"
 # a Transformer that raises on TensorFlow is not credited on JAX either (the check compares parts that run)
 JAX_CRASH = ("jax_backend/layers", "jax_backend/training step")
-
-
-def _all(item, *subs):
-    return tuple(f"{item}/{s}" for s in subs)
 
 
 HEADS_LOOP = (

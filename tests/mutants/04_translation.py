@@ -15,6 +15,7 @@ mutant was graded on every item when the catalogue was written, the Part 1 ones 
 `make_step_fn` or the pasted `beam_search` once, where it is, and not again in `translate`.
 """
 from tests.mutants import Mutant
+from tests.mutants import all_of as _all
 
 TR = "transformer_code"
 LOSS = "smoothed_loss_code"
@@ -22,10 +23,6 @@ BEAM = "beam_search_code"
 DEC = "decoding_code"
 TRANSLATIONS = "transplant/translations"
 LEARNS = "translation_training/learns"
-
-
-def _all(item, *subs):
-    return tuple(f"{item}/{s}" for s in subs)
 
 
 KERAS_LOSS = '''log_p = None  # the built-in computes everything below

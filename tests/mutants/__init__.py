@@ -33,6 +33,11 @@ class Mutant:
         return nb
 
 
+def all_of(item: str, *subs: str) -> tuple:
+    """("item/sub", ...): the sub-checks of one item a mutant must fail."""
+    return tuple(f"{item}/{s}" for s in subs)
+
+
 def sample_class(assignment: str) -> dict:
     """The students `make demo` grades: name -> None (the solution), "starter", a mutant id or a Mutant."""
     return dict(importlib.import_module(f"tests.mutants.{assignment}").SAMPLE_CLASS)

@@ -64,13 +64,13 @@ def test_two_bugs_lose_their_two_sub_checks_and_nothing_else():
 
 
 def _part1(*edits) -> dict:
-    """The 04 solution's setup and Part 1 cells, executed with `edits` (find, replace) applied to Part 1."""
+    """The 04 solution's setup and Part 1 cells, executed with `edits` (find, replace[, count]) applied to Part 1."""
     from tests.helpers import cell_by_grade_id, read_nb, solution_nb
 
     nb = read_nb(solution_nb("04_translation"))
     source = cell_by_grade_id(nb, "transformer_code").source
-    for find, replace in edits:
-        assert source.count(find) == 1, find
+    for find, replace, *count in edits:
+        assert source.count(find) == (count or [1])[0], find
         source = source.replace(find, replace)
     ns: dict = {"__name__": "__main__"}
     exec(cell_by_grade_id(nb, "setup").source, ns)
@@ -87,6 +87,15 @@ def test_part_1_written_another_correct_way_gets_full_marks():
                  "residual = x + self.dropout(attn, training=training)\n        h = self.ln1(residual)"))
     result = grade("transplant", ns)
     assert earned(result) == full("transplant"), {n: c.message for n, c in result.items()}
+
+
+def test_a_sound_hyperparameter_of_the_students_own_passes_both_runs():
+    """LayerNormalization(epsilon=1e-6) in all five of them (the reference keeps Keras's 1e-3): with the checkpoint's
+    weights it translates within the margin, and the grader's training run still learns it past the threshold."""
+    ns = _part1(("keras.layers.LayerNormalization()", "keras.layers.LayerNormalization(epsilon=1e-6)", 5))
+    for grade_id in ("transplant", "translation_training"):
+        result = grade(grade_id, ns)
+        assert earned(result) == full(grade_id), {n: c.message for n, c in result.items()}
 
 
 # ---- the label-smoothed loss, as different students write it ---------------------------------------------------

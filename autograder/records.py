@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import math
 import zipfile
 
@@ -115,18 +116,54 @@ def dump(record: dict, npz_path, json_path) -> None:
         json.dump({"plain": values, "errors": record["errors"], "arrays": names}, fh)
 
 
+JSON_BYTES = 16 << 20  # a probe's plain values and messages
+MAX_ARRAYS = 4096
+
+
+def _check_npz(npz_path, n: int, max_bytes: int) -> None:
+    """Refuse, before inflating anything, an archive whose members (by the zip directory and by each .npy header)
+    add up past `max_bytes`, or that holds members `dump` never writes: the worker's files are hostile data."""
+    import numpy.lib.format as npy
+
+    expected = {f"a{i}.npy" for i in range(n)}
+    total = 0
+    with zipfile.ZipFile(npz_path) as zf:
+        infos = zf.infolist()
+        if {i.filename for i in infos} != expected:
+            raise RecordError("the probe output's arrays do not match its metadata")
+        if sum(info.file_size for info in infos) > max_bytes:
+            raise RecordError("probe output too large")
+        for info in infos:
+            with zf.open(info) as fh:
+                version = npy.read_magic(fh)
+                if version not in ((1, 0), (2, 0)):
+                    raise RecordError(f"unexpected .npy format {version}")
+                read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, _, dtype = read(fh)
+            if dtype.hasobject:
+                raise RecordError("object arrays are not allowed in the probe output")
+            count = 1
+            for d in shape:
+                count *= int(d)
+            total += count * dtype.itemsize
+            if total > max_bytes:
+                raise RecordError("probe output too large")
+
+
 def load(npz_path, json_path, max_bytes: int = 256 << 20) -> dict:
     """Read a record written by `dump`; RecordError on anything malformed or oversized."""
     try:
+        if os.path.getsize(json_path) > JSON_BYTES:
+            raise RecordError("probe metadata too large")
         with open(json_path, encoding="utf-8") as fh:
-            meta = json.loads(fh.read(16 << 20))
+            meta = json.loads(fh.read())
         if not (isinstance(meta, dict) and isinstance(meta.get("plain"), dict)
                 and isinstance(meta.get("errors"), dict) and isinstance(meta.get("arrays"), list)):
             raise RecordError("malformed probe metadata")
         data = dict(meta["plain"])
-        with zipfile.ZipFile(npz_path) as zf:  # refuse an archive that inflates past the budget
-            if sum(info.file_size for info in zf.infolist()) > max_bytes:
-                raise RecordError("probe output too large")
+        if len(meta["arrays"]) > MAX_ARRAYS:
+            raise RecordError("too many arrays in the probe output")
+        _check_npz(npz_path, len(meta["arrays"]), max_bytes)
         with np.load(npz_path, allow_pickle=False) as npz:
             for i, key in enumerate(meta["arrays"]):
                 data[str(key)] = np.asarray(npz[f"a{i}"])

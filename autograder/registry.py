@@ -43,7 +43,10 @@ def items(assignment: str | None = None) -> list[Item]:
 
 def get(item_id: str) -> Item:
     assignment = item_id.split("/", 1)[0]
-    found = {i.id: i for i in items(assignment)} if assignment in assignments() else {}
+    try:  # not through assignments(): a sandboxed worker sees no master notebooks
+        found = {i.id: i for i in _declared(assignment)} if assignment.replace("_", "").isalnum() else {}
+    except ModuleNotFoundError:
+        found = {}
     if item_id not in found:
         raise KeyError(f"unknown graded item {item_id!r}; known: {sorted(i.id for i in items())}")
     return found[item_id]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import psutil
 
-from autograder import notebook, probing
+from autograder import notebook, probing, sandbox
 from autograder.notebook import GRADING_LOCK
 from autograder.item import DEFAULT_BACKEND
 from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
@@ -48,52 +47,80 @@ class Limits:
     address_space_mb: int = 12288  # hard RLIMIT_AS (TensorFlow maps ~3 GB of address space at start)
     output_mb: int = 20  # largest file the worker may write (its captured stdout/stderr included)
     threads: int = 1  # intra-op threads per worker (parallel workers share the cores)
+    sandbox: str = "auto"  # autograder.sandbox: bwrap where it works, else process
+    budget_s: float | None = None  # hard wall-clock budget of one submission, all workers together (None: budget())
+    processes: int = 64  # processes a worker may run at once (the watchdog's count)
+    tmp_mb: int = 1024  # the sandbox's private /tmp
+    done_grace_s: float = 5.0  # a worker that says it is done gets this long to exit, then it is killed
+
+    def budget(self, items: list[Item]) -> float:
+        """The submission's hard budget: the start-up and all cells together get one setup timeout, and every item
+        its own timeout on every backend it runs on. A submission that sleeps just under every per-step limit
+        cannot hold the class for longer than this."""
+        if self.budget_s is not None:
+            return self.budget_s
+        return self.setup_timeout_s + sum(i.timeout_s * len(i.all_backends) for i in items) * self.item_timeout_scale
 
 
-def _limit_child(limits: Limits):
-    def apply():
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_mb << 20, limits.address_space_mb << 20))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_mb << 20, limits.output_mb << 20))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails instead of killing
-    return apply
+STATUS_BYTES = 4096  # status.json is a few dozen bytes; anything bigger is not the worker's protocol
+CELLS_BYTES = 1 << 20  # cells.json: one short message per cell
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _read_json(path: Path, limit: int = STATUS_BYTES) -> dict:
+    """A small JSON object the worker wrote, or {} (missing, oversized, malformed: the worker is hostile data)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+        value = json.loads(raw.decode("utf-8")) if len(raw) <= limit else {}
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _kill(proc: subprocess.Popen, seen: dict[int, float] | None = None) -> None:
+    """Kill the worker, its process group and every process seen in its tree (a child that started a new session
+    included); under bwrap the PID namespace dies with its first process."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    for pid, created in (seen or {}).items():
+        try:
+            p = psutil.Process(pid)
+            if p.create_time() == created:
+                p.kill()
+        except psutil.Error:
+            pass
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
 
 
-def _rss_mb(proc: subprocess.Popen) -> float:
+def _tree(proc: subprocess.Popen, seen: dict[int, float]) -> tuple[float, int]:
+    """(resident MB, processes) of the worker's tree; remembers every process seen, to kill it at the end."""
     try:
         root = psutil.Process(proc.pid)
         procs = [root] + root.children(recursive=True)
-        return sum(p.memory_info().rss for p in procs) / 2**20
     except psutil.Error:
-        return 0.0
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        return 0.0, 0
+    rss = 0
+    for p in procs:
+        try:
+            seen.setdefault(p.pid, p.create_time())
+            rss += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return rss / 2**20, len(procs)
 
 
 def _worker_env(limits: Limits, backend: str = DEFAULT_BACKEND) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
-    root = str(notebook.ROOT)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update({
         "SEQLAB_GRADING": "1",
         "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": str(limits.threads),
         "TF_NUM_INTRAOP_THREADS": str(limits.threads),
@@ -106,46 +133,76 @@ def _worker_env(limits: Limits, backend: str = DEFAULT_BACKEND) -> dict:
 
 
 def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed: int, limits: Limits,
-                backend: str = DEFAULT_BACKEND, trace: bool = False):
-    """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped."""
+                backend: str = DEFAULT_BACKEND, trace: bool = False, deadline: float = float("inf")):
+    """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped.
+
+    Every clock is the runner's own: the worker's status.json only says which step it has reached, and a step
+    counts only when it is ahead of the last one seen (cells in order, then items in order, then done), so a worker
+    cannot restart a timer by rewriting the file. `deadline` (time.monotonic()) is the submission's hard budget."""
     names = {c.grade_id: c.label for c in cells if c.label}  # the cells the student added
-    (job_dir / "out").mkdir(parents=True, exist_ok=True)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    job_dir.chmod(0o700)
+    (job_dir / "out").mkdir(exist_ok=True)
     for f in ("status.json", "cells.json"):
         (job_dir / f).unlink(missing_ok=True)
     job = {"cells": [{"grade_id": c.grade_id, "source": c.source} for c in cells],
            "items": [i.id for i in batch], "seed": seed, "first_index": first_index, "trace": trace}
     (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
-    started = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.worker", str(job_dir)], cwd=job_dir,
-                            env=_worker_env(limits, backend), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=_limit_child(limits))
-    timeouts = {i.id: i.timeout_s * limits.item_timeout_scale for i in batch}
+    box = sandbox_for(limits)
+    launch = box.launch(job_dir, _worker_env(limits, backend), limits.tmp_mb)
+    steps = [("start", "")] + [("cell", c.grade_id) for c in cells] + [("item", i.id) for i in batch] + [("done", "")]
+    rank = {step: n for n, step in enumerate(steps)}
+    limit_of = {("item", i.id): i.timeout_s * limits.item_timeout_scale for i in batch}
     memory_of = {i.id: i.memory_mb for i in batch}  # an item's declared budget, within the run's --memory-mb
+    seen: dict[int, float] = {}
+    proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
+    at, since = 0, time.monotonic()
     try:
         while True:
             code = proc.poll()
             status = _read_json(job_dir / "status.json")
-            phase, where = status.get("phase", "start"), status.get("where", "")
+            n = rank.get((status.get("phase"), status.get("where")))
+            now = time.monotonic()
+            if n is not None and n > at:
+                at, since = n, now
+            phase, where = steps[at]
             if code is not None:
                 if phase == "done" and code == 0:
                     return "done", phase, "", ""
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
                 return "crash", phase, where, f"the grading process ended ({how}) while running {_where(phase, where, names)}"
-            now = time.time()
-            since = started if phase == "start" else float(status.get("since", now))
-            if phase in ("start", "cell") and now - since > limits.setup_timeout_s:
-                _kill(proc)
+            if phase == "done":
+                if now - since > limits.done_grace_s:  # it said it was done but lives on: what it wrote stands
+                    return "done", phase, "", ""
+            elif now > deadline:
+                return "budget", phase, where, (f"the submission used up its time budget while running "
+                                                 f"{_where(phase, where, names)}; the checks not yet run were skipped")
+            elif phase in ("start", "cell") and now - since > limits.setup_timeout_s:
                 return "timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where, names)} (an infinite loop?)"
-            if phase == "item" and now - float(status.get("since", now)) > timeouts.get(where, 60):
-                _kill(proc)
-                return "timeout", phase, where, f"the check of {where} timed out after {timeouts.get(where, 60):.0f} s (an infinite loop, or code far too slow?)"
+            elif phase == "item" and now - since > limit_of[(phase, where)]:
+                return "timeout", phase, where, f"the check of {where} timed out after {limit_of[(phase, where)]:.0f} s (an infinite loop, or code far too slow?)"
+            rss, count = _tree(proc, seen)
             memory = min(limits.memory_mb, memory_of.get(where, limits.memory_mb)) if phase == "item" else limits.memory_mb
-            if _rss_mb(proc) > memory:
-                _kill(proc)
+            if rss > memory:
                 return "memory", phase, where, f"used more than {memory} MB of memory while running {_where(phase, where, names)}"
+            if count > limits.processes + 2:  # bwrap's two processes are not the submission's
+                return "processes", phase, where, (f"started more than {limits.processes} processes while running "
+                                                    f"{_where(phase, where, names)}")
             time.sleep(0.1)
     finally:
-        _kill(proc)  # always: also reaches processes the submission forked into the worker's group
+        _kill(proc, seen)  # always: also reaches processes the submission started, in any session
+
+
+_SANDBOXES: dict[str, object] = {}
+
+
+def sandbox_for(limits: Limits):
+    """The sandbox of `limits.sandbox`, resolved once per process (autograder.sandbox.get)."""
+    if limits.sandbox not in _SANDBOXES:
+        _SANDBOXES[limits.sandbox] = sandbox.get(limits.sandbox)
+    return _SANDBOXES[limits.sandbox]
 
 
 def _where(phase: str, where: str, names: dict[str, str]) -> str:
@@ -189,15 +246,16 @@ def grade_notebook(path: str | Path, assignment: str, student: str | None = None
     probed = [i for i in todo if i.id not in reused]
     trace = reuse is not None and reference is not None
     job_root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
+    deadline = time.monotonic() + limits.budget(probed)
     try:
         stems, errors, cells = probe_pass(job_root / DEFAULT_BACKEND, cells, probed, seed, limits, result.notes,
-                                          trace=trace) if probed else ({}, {}, cells)
+                                          trace=trace, deadline=deadline) if probed else ({}, {}, cells)
         other: dict[str, tuple[dict, dict]] = {}
         for backend in sorted({b for i in probed for b in i.backends}):
             subset = [k for k, i in enumerate(probed) if backend in i.backends and k not in errors]
             if subset:
                 s, e, _ = probe_pass(job_root / backend, cells, [probed[k] for k in subset], seed, limits, result.notes,
-                                      backend=backend, trace=trace)
+                                      backend=backend, trace=trace, deadline=deadline)
                 other[backend] = ({subset[k]: v for k, v in s.items()}, {subset[k]: v for k, v in e.items()})
         lost = "no result came back from the check (did your code delete or move the grader's files?)"
         items = []
@@ -234,7 +292,7 @@ def _reference(name: str, assignment: str, seed: int, program, probed: list[Item
     def trace_of(stem: Path) -> dict:
         run = stem.parent.parent
         if run not in files:
-            files[run] = _read_json(run / TRACE_FILE)
+            files[run] = _read_json(run / TRACE_FILE, 64 << 20)
         return files[run]
 
     def traced(stem: Path | None):
@@ -268,22 +326,35 @@ def _reference(name: str, assignment: str, seed: int, program, probed: list[Item
 
 
 def probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, notes: list[str],
-               backend: str = DEFAULT_BACKEND, trace: bool = False) -> tuple[dict[int, Path], dict[int, str], list]:
+               backend: str = DEFAULT_BACKEND, trace: bool = False,
+               deadline: float | None = None) -> tuple[dict[int, Path], dict[int, str], list]:
     """Probe `todo` in workers on `backend`: a fresh worker after a timeout or crash inside an item, a hanging or
-    killing cell left out. Returns ({index: stem of its probe files}, {index: why it has none}, the cells kept)."""
+    killing cell left out, until `deadline` (time.monotonic(); None: the budget of `todo` from now). Returns
+    ({index: stem of its probe files}, {index: why it has none}, the cells kept)."""
+    if deadline is None:
+        deadline = time.monotonic() + limits.budget(todo)
     names = {c.grade_id: c.name for c in cells}
     on = "" if backend == DEFAULT_BACKEND else f"on the {backend.upper() if backend == 'jax' else backend} backend, "
     stems: dict[int, Path] = {}
     errors: dict[int, str] = {}
     start, attempt = 0, 0
     while start < len(todo):
+        if time.monotonic() > deadline:
+            for k in range(start, len(todo)):
+                errors[k] = on + "the submission used up its time budget before this check could run"
+            break
         attempt += 1
         job_dir = root / f"run{attempt}"
-        outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits, backend, trace)
+        outcome, phase, where, detail = _run_worker(job_dir, cells, todo[start:], start, seed, limits, backend, trace,
+                                                    deadline)
         with GRADING_LOCK:
-            cell_errors = _read_json(job_dir / "cells.json").get("errors", {})
+            cell_errors = _read_json(job_dir / "cells.json", CELLS_BYTES).get("errors", {})
+        if not isinstance(cell_errors, dict):
+            cell_errors = {}
         for gid, msg in cell_errors.items():
-            note = on + f"{names.get(gid, f'cell {gid!r}')} raised {msg}"
+            if gid not in names or not isinstance(msg, str):
+                continue  # the worker's file names only the cells it was given, each with a message
+            note = on + f"{names[gid]} raised {msg[:600]}"
             if note not in notes:
                 notes.append(note)
         for k in range(start, len(todo)):
@@ -294,6 +365,11 @@ def probe_pass(root: Path, cells, todo: list[Item], seed: int, limits: Limits, n
         detail = on + detail if detail else detail
         if detail and detail not in notes:
             notes.append(detail)
+        if outcome == "budget":
+            for k in range(start, len(todo)):
+                if k not in stems:
+                    errors[k] = detail
+            break
         if phase == "cell" and any(c.grade_id == where for c in cells):
             # a cell that hangs or kills the process is left out; the rest of the notebook is graded
             cells = [c for c in cells if c.grade_id != where]

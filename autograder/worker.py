@@ -16,19 +16,25 @@ import sys
 import time
 
 
+# grader-only modules: never staged into a sandbox (autograder.sandbox), and refused to a submission's imports
+GRADER_ONLY = ("autograder.oracles", "autograder.checks.credit", "autograder.runner", "autograder.reports",
+               "autograder.gradebook", "autograder.cli", "autograder.sandbox", "autograder.classreport")
+
+
+def grader_only(module: str) -> bool:
+    """True for a module only the grading process may import (the judges, oracles, runner, reports...)."""
+    judges = module.startswith("autograder.assignments.") and module.rsplit(".", 1)[-1].startswith("judges")
+    return judges or any(module == g or module.startswith(g + ".") for g in GRADER_ONLY)
+
+
 class _BlockGraderImports:
-    """A meta-path finder that refuses the grader-only modules to code run after it is installed."""
+    """A meta-path finder that refuses the grader-only modules to code run after it is installed (under the bwrap
+    sandbox they are not even on disk: this keeps the process sandbox honest too)."""
 
-    blocked = ("autograder.oracles", "autograder.checks.credit", "autograder.runner", "autograder.reports",
-               "autograder.gradebook", "autograder.cli")
-
-    @classmethod
-    def refuses(cls, name: str) -> bool:
-        judges = name.startswith("autograder.assignments.") and name.rsplit(".", 1)[-1].startswith("judges")
-        return judges or any(name == b or name.startswith(b + ".") for b in cls.blocked)
+    refuses = staticmethod(grader_only)
 
     def find_spec(self, name, path=None, target=None):
-        if self.refuses(name):
+        if grader_only(name):
             raise ImportError(f"{name} is not available to submissions")
         return None
 
@@ -91,7 +97,7 @@ def main(job_dir: str) -> int:
     scratch.prepare({name for item in items for name in item.refuses})  # tags built-ins made by the cells too
     sys.meta_path.insert(0, _BlockGraderImports())
     for name in list(sys.modules):
-        if _BlockGraderImports.refuses(name):
+        if grader_only(name):
             del sys.modules[name]
 
     namespace = {"__name__": "__main__", "get_ipython": _IPythonStub}

@@ -202,10 +202,10 @@ def test_training_item_composes_and_runs(reference, monkeypatch):
 SANDBOXED = r"""
 import importlib, json, sys
 import seqlab, keras
-from autograder.worker import _BlockGraderImports
+from autograder.worker import _BlockGraderImports, grader_only
 sys.meta_path.insert(0, _BlockGraderImports())
 for name in list(sys.modules):
-    if _BlockGraderImports.refuses(name):
+    if grader_only(name):
         del sys.modules[name]
 items = importlib.import_module("autograder.assignments.02_seq2seq_attention.items").ITEMS
 ns = {"__name__": "__main__"}

@@ -166,6 +166,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--setup-timeout", type=float, default=120.0, help="seconds to run a submission's cells")
     g.add_argument("--timeout-scale", type=float, default=1.0, help="multiplies every item's own time limit")
     g.add_argument("--memory-mb", type=int, default=3072, help="memory limit per submission (MB)")
+    g.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="hard time budget per submission, all its checks together (default: the setup timeout plus "
+                        "every graded item's own time limit)")
+    g.add_argument("--sandbox", choices=("auto", "bwrap", "process"), default="auto",
+                   help="where student code runs: bwrap (bubblewrap: new namespaces, only its job folder writable, "
+                        "the grader's files invisible), process (a plain child process: for trusted notebooks only), "
+                        "auto (bwrap when it works here, default)")
     g.add_argument("--only", action="append", metavar="GRADE_ID",
                    help="grade only this item (repeat, or separate with commas)")
     g.add_argument("--gradebook", metavar="DB_URL",
@@ -206,7 +213,17 @@ def _grade(args) -> int:
     if not submissions:
         print(f"no notebooks found under {' '.join(args.paths)}", file=sys.stderr)
         return 2
-    limits = Limits(setup_timeout_s=args.setup_timeout, item_timeout_scale=args.timeout_scale, memory_mb=args.memory_mb)
+    from autograder import sandbox
+
+    try:
+        box = sandbox.get(args.sandbox)
+    except sandbox.SandboxError as exc:
+        print(f"cannot grade: {exc}", file=sys.stderr)
+        return 2
+    if box.kind == "process":
+        print(f"WARNING: {sandbox.PROCESS_WARNING}", file=sys.stderr)
+    limits = Limits(setup_timeout_s=args.setup_timeout, item_timeout_scale=args.timeout_scale, memory_mb=args.memory_mb,
+                    sandbox=box.kind, budget_s=args.budget)
     t0 = time.time()
     results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
                           progress=not args.quiet, only=args.only, reuse=args.reuse)

@@ -118,8 +118,15 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
     Callers that grade in threads hold GRADING_LOCK (this parses Python; see there).
     """
     master = code_cells(read(master_path(assignment)))
-    submitted, added = _match(master, code_cells(submission))
+    cells = code_cells(submission)
+    submitted, added = _match(master, cells)
     program, notes, count = [], [], 0
+    known = {c.grade_id for c in master if c.grade_id}
+    for gid in sorted(known):
+        copies = sum(c.grade_id == gid for c in cells)
+        if copies > 1:
+            notes.append(f"the grade_id '{gid}' appears {copies} times (a copied cell?): the last copy was graded, "
+                         "as nbgrader does, and the others ran as cells you added")
 
     def add_after(index: int) -> None:
         nonlocal count

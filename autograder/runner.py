@@ -62,7 +62,7 @@ class Limits:
         return self.setup_timeout_s + sum(i.timeout_s * len(i.all_backends) for i in items) * self.item_timeout_scale
 
 
-STATUS_BYTES = 4096  # status.json is a few dozen bytes; anything bigger is not the worker's protocol
+STATUS_BYTES = 4096  # a status line is a few dozen bytes; anything bigger is not the worker's protocol
 CELLS_BYTES = 1 << 20  # cells.json: one short message per cell
 
 
@@ -136,37 +136,42 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
                 backend: str = DEFAULT_BACKEND, trace: bool = False, deadline: float = float("inf")):
     """Run one worker over `batch`. Returns (outcome, phase, where, detail) once it ends or is stopped.
 
-    Every clock is the runner's own: the worker's status.json only says which step it has reached, and a step
+    Every clock is the runner's own: the worker's status pipe only says which step it has reached, and a step
     counts only when it is ahead of the last one seen (cells in order, then items in order, then done), so a worker
     cannot restart a timer by rewriting the file. `deadline` (time.monotonic()) is the submission's hard budget."""
     names = {c.grade_id: c.label for c in cells if c.label}  # the cells the student added
     job_dir.mkdir(parents=True, exist_ok=True)
     job_dir.chmod(0o700)
     (job_dir / "out").mkdir(exist_ok=True)
-    for f in ("status.json", "cells.json"):
-        (job_dir / f).unlink(missing_ok=True)
+    (job_dir / "cells.json").unlink(missing_ok=True)
     job = {"cells": [{"grade_id": c.grade_id, "source": c.source} for c in cells],
            "items": [i.id for i in batch], "seed": seed, "first_index": first_index, "trace": trace}
     (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
     box = sandbox_for(limits)
-    launch = box.launch(job_dir, _worker_env(limits, backend), limits.tmp_mb)
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    launch = box.launch(job_dir, _worker_env(limits, backend), limits.tmp_mb, write_fd)
     steps = [("start", "")] + [("cell", c.grade_id) for c in cells] + [("item", i.id) for i in batch] + [("done", "")]
     rank = {step: n for n, step in enumerate(steps)}
     limit_of = {("item", i.id): i.timeout_s * limits.item_timeout_scale for i in batch}
     memory_of = {i.id: i.memory_mb for i in batch}  # an item's declared budget, within the run's --memory-mb
     seen: dict[int, float] = {}
-    proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
-    at, since = 0, time.monotonic()
+    try:
+        proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,),
+                                preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
+    finally:
+        os.close(write_fd)
+    at, since, pending = 0, time.monotonic(), b""
     try:
         while True:
             code = proc.poll()
-            status = _read_json(job_dir / "status.json")
-            n = rank.get((status.get("phase"), status.get("where")))
+            pending, announced = _steps(read_fd, pending)
             now = time.monotonic()
-            if n is not None and n > at:
-                at, since = n, now
+            for step in announced:
+                n = rank.get(step)
+                if n is not None and n > at:
+                    at, since = n, now
             phase, where = steps[at]
             if code is not None:
                 if phase == "done" and code == 0:
@@ -193,6 +198,34 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
             time.sleep(0.1)
     finally:
         _kill(proc, seen)  # always: also reaches processes the submission started, in any session
+        os.close(read_fd)
+
+
+def _steps(fd: int, pending: bytes) -> tuple[bytes, list[tuple]]:
+    """The steps announced on the worker's status pipe since the last call, as (phase, where); what is not a
+    well-formed short line is ignored (the pipe is the submission's to write to as well)."""
+    chunks = []
+    for _ in range(64):  # at most 4 MB a poll: a flood cannot hold the runner
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    lines = (pending + b"".join(chunks)).split(b"\n")
+    pending = lines.pop()[-STATUS_BYTES:]
+    found = []
+    for line in lines:
+        if len(line) > STATUS_BYTES:
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            found.append((value.get("phase"), value.get("where")))
+    return pending, found
 
 
 _SANDBOXES: dict[str, object] = {}

@@ -122,10 +122,11 @@ class ProcessSandbox:
     kind = "process"
     isolated = False
 
-    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int) -> Launch:
+    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int) -> Launch:
         code, _ = staged_code()
         env = {**env, "PYTHONPATH": str(code)}
-        return Launch([sys.executable, "-m", "autograder.worker", str(job_dir)], env, str(job_dir), str(job_dir))
+        return Launch([sys.executable, "-m", "autograder.worker", str(job_dir), str(status_fd)], env, str(job_dir),
+                      str(job_dir))
 
     def preexec(self, address_space_mb: int, file_mb: int):
         return _rlimits(address_space_mb, file_mb)
@@ -147,7 +148,7 @@ class BwrapSandbox:
     def __init__(self, bwrap: str):
         self.bwrap = bwrap
 
-    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int) -> Launch:
+    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int) -> Launch:
         code, _ = staged_code()
         argv = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                 "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr"]
@@ -173,7 +174,7 @@ class BwrapSandbox:
                   "PATH": "/usr/bin:/bin"}
         for key, value in sorted(inside.items()):
             argv += ["--setenv", key, value]
-        argv += [sys.executable, "-m", "autograder.worker", JOB_MOUNT]
+        argv += [sys.executable, "-m", "autograder.worker", JOB_MOUNT, str(status_fd)]
         return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, str(job_dir), JOB_MOUNT)
 
     def preexec(self, address_space_mb: int, file_mb: int):

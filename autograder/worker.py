@@ -1,10 +1,11 @@
 """The student's process: run the setup and solution cells, then the probes. Started by the runner.
 
-    python -m autograder.worker JOB_DIR
+    python -m autograder.worker JOB_DIR STATUS_FD
 
 JOB_DIR/job.json names the cells, the items and the seed. Results go to JOB_DIR/out/<n>.npz|json, one
-pair per item as soon as it is probed, and JOB_DIR/status.json says what is running (so a timeout or
-crash can be pinned to a cell or an item). The worker never imports the judges or the oracles, and
+pair per item as soon as it is probed. Each step (a cell, an item, done) is announced as one JSON line on the pipe
+STATUS_FD, so a timeout or crash can be pinned to a cell or an item; the runner keeps the clocks and believes a
+step only when it is ahead of the last one (a submission can write to the pipe, never take back what was said). The worker never imports the judges or the oracles, and
 blocks student code from importing them.
 """
 from __future__ import annotations
@@ -72,10 +73,16 @@ def transform(source: str) -> str:
         return source
 
 
-def main(job_dir: str) -> int:
+def main(job_dir: str, status_fd: str) -> int:
     with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as fh:
         job = json.load(fh)
-    status_path = os.path.join(job_dir, "status.json")
+    status_fd = int(status_fd)
+
+    def step(phase: str, where: str = "") -> None:
+        try:
+            os.write(status_fd, (json.dumps({"phase": phase, "where": where}) + "\n").encode())
+        except OSError:  # the submission closed the pipe: the runner's clocks run on
+            pass
     out_dir = os.path.join(job_dir, "out")
     os.makedirs(out_dir, exist_ok=True)
 
@@ -108,7 +115,7 @@ def main(job_dir: str) -> int:
         namespace, trace = TracingNamespace(namespace), {"cells": {}, "items": {}}
     cell_errors = {}
     for cell in job["cells"]:
-        _write_json(status_path, {"phase": "cell", "where": cell["grade_id"], "since": time.time()})
+        step("cell", cell["grade_id"])
         if trace is not None:
             namespace.begin("cell")
         try:
@@ -124,7 +131,7 @@ def main(job_dir: str) -> int:
     _write_json(os.path.join(job_dir, "cells.json"), {"errors": cell_errors})
 
     for index, item in enumerate(items):
-        _write_json(status_path, {"phase": "item", "where": item.id, "since": time.time()})
+        step("item", item.id)
         if trace is not None:
             namespace.begin("probe")
         try:
@@ -137,11 +144,11 @@ def main(job_dir: str) -> int:
         stem = os.path.join(out_dir, str(job["first_index"] + index))
         probing.dump(result, stem + ".npz", stem + ".json.tmp")
         os.replace(stem + ".json.tmp", stem + ".json")
-    _write_json(status_path, {"phase": "done", "where": "", "since": time.time()})
+    step("done")
     sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1])
+    code = main(sys.argv[1], sys.argv[2])
     os._exit(code)  # skip interpreter teardown (TF threads can make it slow)

@@ -1,22 +1,17 @@
-"""The standalone runner against broken and hostile submissions.
+"""The standalone runner against broken and hostile submissions: the hostile corpus (`tests/hostile/cases.py`).
 
-Every submission here is the master notebook with one answer cell rewritten (found by its nbgrader
-grade_id), or a file that is not a notebook at all. Whatever the student code does (loop forever,
-exit, crash the interpreter, eat memory, flood stdout, patch numpy, import the grader, return NaN),
-grading must finish, give a sensible score and say why. Items the hostile code does not touch keep
-their points: after a timeout or a crash inside one check, a fresh worker grades the items after it.
+Each case of the corpus is a submission written as a determined student would, to break, fool or escape the grader,
+with the points it must get per item and the reason the student must read. All are graded in one batch, two at a
+time, under the bubblewrap sandbox, with an honest submission among them: none may crash or hang the grader, none
+may earn a point it should not, the honest one keeps its 21 points, and nothing a case did may survive its grading
+(no process, no file outside its job folder, no change to the grader's code or the master notebooks).
 
-Cost control: the worker-based cases are graded once, two at a time, in a module fixture (each
-grading costs a TensorFlow start-up plus the items it grades; `only=` keeps them to the items a case
-needs), and one class run (`grade_class`, jobs=2) carries the full-marks solution, the top-level
-infinite loop and two more hostile cases.
+Cost control: each case grades only the items it needs (`only=`); the loops run under short limits.
 """
 from __future__ import annotations
 
-import copy
+import hashlib
 import json
-import os
-import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,47 +19,33 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import registry
+from autograder import registry, sandbox
 from autograder.cli import discover, grade_class
 from autograder.results import SubmissionResult
 from autograder.runner import Limits, grade_notebook
-from tests.helpers import ASSIGNMENT, SOLUTION_NB, cell_by_grade_id, computed_once, mutate, read_nb, write_nb
+from tests.helpers import ASSIGNMENT, ROOT, SOLUTION_NB, computed_once, mutate, read_nb, write_nb
+from tests.hostile.cases import CASES, FULL, SLEEP_MARK
 
 pytestmark = pytest.mark.xdist_group("hostile")  # and the gradings are shared across workers (computed_once)
 
 TOTAL = sum(i.points for i in registry.items(ASSIGNMENT))
 POINTS = {i.grade_id: i.points for i in registry.items(ASSIGNMENT)}
 ORDER = [i.grade_id for i in registry.items(ASSIGNMENT)]
+BY_NAME = {c.name: c for c in CASES}
 
-
-# ---- building submissions ----------------------------------------------------------------------
 
 def solution():
     return read_nb(SOLUTION_NB)
 
 
 def with_source(nb, grade_id: str, edit):
-    """A copy of `nb` whose cell `grade_id` has source `edit(old_source)`."""
-    nb = copy.deepcopy(nb)
-    cell = cell_by_grade_id(nb, grade_id)
-    cell.source = edit(cell.source)
-    return nb
+    from tests.hostile.cases import edit as _edit
 
-
-def without_cell(nb, grade_id: str):
-    nb = copy.deepcopy(nb)
-    nb.cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != grade_id]
-    return nb
+    return _edit(nb, grade_id, edit)
 
 
 def item(result: SubmissionResult, grade_id: str):
     return result.by_item()[f"{ASSIGNMENT}/{grade_id}"]
-
-
-def check(result: SubmissionResult, grade_id: str, name: str):
-    found = [c for c in item(result, grade_id).checks if c.name == name]
-    assert found, f"no sub-check {name!r} in {grade_id}: {[c.name for c in item(result, grade_id).checks]}"
-    return found[0]
 
 
 def everything(result: SubmissionResult) -> str:
@@ -82,283 +63,114 @@ def assert_full(result: SubmissionResult, *grade_ids: str) -> None:
         assert it.error is None and it.score == POINTS[gid], f"{gid} lost points\n{describe(result)}"
 
 
-def assert_no_crash_notes(result: SubmissionResult) -> None:
-    text = "\n".join(result.notes)
-    for marker in ("grading process ended", "timed out", "memory", "internal grader error"):
-        assert marker not in text, f"unexpected {marker!r} note\n{describe(result)}"
+def _fingerprint() -> str:
+    """The grader's code and the master notebooks, as they are on disk."""
+    h = hashlib.sha256()
+    for top in ("autograder", "solutions", "seqlab"):
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path).encode() + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
 
 
-def in_call(nb, grade_id: str, *lines: str):
-    """A copy of `nb` whose layer's call() starts with `lines` (anchored on the def line only)."""
-    return mutate(nb, grade_id, CALL_DEF, CALL_DEF + "".join(f"        {line}\n" for line in lines))
-
-
-# the cases graded by the worker, each: (notebook builder, Limits, only)
-CALL_DEF = "    def call(self, inputs, states):\n"
-RNN_RETURN = "        return h, [h]\n"
-
-
-def case_lstm_loop(tmp):
-    return in_call(solution(), "lstm_cell_code", "while True:", "    pass")
-
-
-def case_gru_exit(tmp):
-    return in_call(solution(), "gru_cell_code", "import os", "os._exit(3)")
-
-
-def case_sys_exit(tmp):
-    return with_source(solution(), "long_term_dependency_code",
-                       lambda s: s.replace("def build_adding_model", "import sys\nsys.exit(0)\n\n\ndef build_adding_model", 1))
-
-
-def case_memory_bomb(tmp):
-    # 6 GB of touched pages, 200 MB at a time, inside the LSTM cell's call()
-    return in_call(solution(), "lstm_cell_code", "hog = [np.ones(25_000_000) for _ in range(30)]")
-
-
-def case_stdout_flood(tmp):
-    # ~200 MB of prints (1 KB a line) after the class is defined; nothing catches the write errors
-    flood = "\n\nfor _ in range(200_000):\n    print('flood ' * 170)\n"
-    return with_source(solution(), "rnn_cell_code", lambda s: s + flood)
-
-
-def case_monkeypatch(tmp):
-    patch = ("import numpy as np\n"
-             "np.allclose = lambda *a, **k: True\n"
-             "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), bool)\n"
-             "np.array_equal = lambda *a, **k: True\n"
-             "np.testing.assert_allclose = lambda *a, **k: None\n\n")
-    wrong = mutate(solution(), "lstm_cell_code", "c = f * c_prev + i * g", "c = f * c_prev + g")  # no input gate
-    return with_source(wrong, "lstm_cell_code", lambda s: patch + s)
-
-
-def case_import_grader(tmp):
-    nb = with_source(solution(), "gru_cell_code", lambda s: "from autograder.oracles import keras_ref\n\n" + s)
-    return in_call(nb, "lstm_cell_code", "from autograder.oracles import keras_ref  # the reference, if it can get it",
-                   "import importlib; importlib.import_module('autograder.assignments.01_rnn_lstm.judges')")
-
-
-def case_nan(tmp):
-    return mutate(solution(), "rnn_cell_code", RNN_RETURN, "        h = ops.full_like(h, float('nan'))\n" + RNN_RETURN)
-
-
-def case_deleted_cell(tmp):
-    return without_cell(solution(), "gru_cell_code")
-
-
-def case_setup_edited(tmp):
-    return with_source(solution(), "setup", lambda s: "import sys\nsys.exit()\n")
-
-
-def case_fork_leak(tmp):
-    # a child process left behind by a cell: it must not outlive the grading
-    pidfile = tmp / "forked.pid"
-    code = ("\n\nimport os as _os, time as _time\n"
-            "if _os.fork() == 0:\n"
-            f"    open({str(pidfile)!r}, 'w').write(str(_os.getpid()))\n"
-            "    _time.sleep(600)\n"
-            "    _os._exit(0)\n")
-    return with_source(solution(), "rnn_cell_code", lambda s: s + code)
-
-
-CASES = {
-    "lstm_loop": (case_lstm_loop, Limits(item_timeout_scale=0.25), ["rnn_cell", "lstm_cell", "gru_cell", "masked_sequences"]),
-    "gru_exit": (case_gru_exit, Limits(), ["lstm_cell", "gru_cell", "masked_sequences"]),
-    "sys_exit": (case_sys_exit, Limits(), ["gru_cell", "long_term_dependency"]),
-    "memory_bomb": (case_memory_bomb, Limits(memory_mb=1500), ["rnn_cell", "lstm_cell", "masked_sequences"]),
-    "stdout_flood": (case_stdout_flood, Limits(), ["rnn_cell", "lstm_cell"]),
-    "monkeypatch": (case_monkeypatch, Limits(), ["lstm_cell"]),
-    "import_grader": (case_import_grader, Limits(), ["lstm_cell", "gru_cell"]),
-    "nan": (case_nan, Limits(), ["rnn_cell"]),
-    "deleted_cell": (case_deleted_cell, Limits(), ["rnn_cell", "gru_cell"]),
-    "setup_edited": (case_setup_edited, Limits(), ["rnn_cell", "masked_sequences"]),
-    "fork_leak": (case_fork_leak, Limits(), ["rnn_cell"]),
-}
+def _marked_processes() -> list[str]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        if SLEEP_MARK in " ".join(p.info.get("cmdline") or []):
+            found.append(f"{p.pid}: {p.info['cmdline']}")
+    return found
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """{case: SubmissionResult, or a description of what grade_notebook raised}, graded two at a time."""
+def corpus(tmp_path_factory):
+    """{case: SubmissionResult or what went wrong, "_ada": the honest submission's result, "_before"/"_after": the
+    grader's fingerprint, "_leftover": processes left behind, "_tmp": the folder}, all graded in one batch."""
 
     def grade_all(tmp):
+        kind = sandbox.get("auto").kind
+        if kind != "bwrap":  # the corpus kills and forks: it must never run outside a real sandbox
+            return {"_error": f"the hostile corpus needs the bwrap sandbox (got {kind!r}): install bubblewrap"}
+        before = _fingerprint()
+
         def one(name):
-            build, limits, only = CASES[name]
+            if name == "_ada":
+                path = write_nb(solution(), tmp / "ada.ipynb")
+                return grade_notebook(path, ASSIGNMENT, student="ada", limits=Limits(sandbox="bwrap"))
+            case = BY_NAME[name]
+            folder = tmp / name
+            folder.mkdir(parents=True, exist_ok=True)
             try:
-                path = write_nb(build(tmp), tmp / f"{name}.ipynb")
-            except Exception as exc:  # the master notebook changed under the mutation: that case's test says so
+                built = case.build(folder)
+                path = folder / f"{name}.ipynb"
+                if isinstance(built, bytes):
+                    path.write_bytes(built)
+                else:
+                    write_nb(built, path)
+            except Exception as exc:  # the master notebook changed under the attack: that case's test says so
                 return f"building the {name} submission failed: {type(exc).__name__}: {exc}"
             try:
-                return grade_notebook(path, ASSIGNMENT, limits=limits, only=only)
+                return grade_notebook(path, ASSIGNMENT, student=name, limits=case.limits, only=list(case.expect))
             except Exception as exc:  # reported by the test of that case
                 return f"grade_notebook raised on the {name} submission: {type(exc).__name__}: {exc}"
 
+        t0 = time.time()
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = dict(zip(CASES, pool.map(one, CASES)))
-        results["_tmp"] = tmp
+            names = ["_ada"] + [c.name for c in CASES]
+            results = dict(zip(names, pool.map(one, names)))
+        results.update({"_seconds": time.time() - t0, "_before": before, "_after": _fingerprint(),
+                        "_leftover": _marked_processes(), "_tmp": tmp})
         return results
 
-    results = computed_once(tmp_path_factory, "hostile", grade_all)
-    yield results
-    _kill_pidfile(results["_tmp"] / "forked.pid")  # in case the runner left it alive (the fork test then failed)
+    results = computed_once(tmp_path_factory, "hostile_corpus", grade_all)
+    assert "_error" not in results, results.get("_error")
+    return results
 
 
-def _kill_pidfile(pidfile: Path) -> None:
-    try:
-        pid = int(pidfile.read_text())
-        os.kill(pid, signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
-
-
-def result_of(graded, name) -> SubmissionResult:
-    res = graded[name]
-    if isinstance(res, str):
-        raise AssertionError(res)
-    _, _, only = CASES[name]
-    assert [i.item_id.split("/", 1)[1] for i in res.items] == [g for g in ORDER if g in only]
-    return res
-
-
-# ---- timeouts, crashes, exits ------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_infinite_loop_in_one_check_costs_only_that_item(graded):
-    r = result_of(graded, "lstm_loop")
-    lstm = item(r, "lstm_cell")
-    assert lstm.score == 0 and lstm.error and "timed out" in lstm.error, describe(r)
-    assert any("timed out" in n for n in r.notes), describe(r)
-    assert_full(r, "rnn_cell")  # probed before the loop: kept
-    assert_full(r, "gru_cell", "masked_sequences")  # graded by a fresh worker after the loop
+def test_the_corpus_has_at_least_40_cases_of_every_kind():
+    assert len(CASES) >= 40 and len(BY_NAME) == len(CASES)
+    kinds = {c.kind for c in CASES}
+    assert kinds == {"loop", "exit", "bomb", "flood", "clock", "forgery", "escape", "patch", "numbers", "notebook"}
+    for case in CASES:
+        assert case.expect and set(case.expect) <= set(POINTS), case.name
 
 
 @pytest.mark.slow
-def test_os_exit_in_one_check_is_a_crash_of_that_item(graded):
-    r = result_of(graded, "gru_exit")
-    gru = item(r, "gru_cell")
-    assert gru.score == 0 and gru.error and "exit code 3" in gru.error and "gru_cell" in gru.error, describe(r)
-    assert any("ended (exit code 3)" in n for n in r.notes), describe(r)
-    assert_full(r, "lstm_cell", "masked_sequences")
+@pytest.mark.parametrize("name", [c.name for c in CASES])
+def test_hostile_case_gets_its_score_and_reason(corpus, name):
+    case, res = BY_NAME[name], corpus[name]
+    assert isinstance(res, SubmissionResult), res
+    assert [i.item_id.split("/", 1)[1] for i in res.items] == [g for g in ORDER if g in case.expect]
+    for gid, want in case.expect.items():
+        got = item(res, gid)
+        assert got.internal_error is None, f"{gid}: the grader failed\n{describe(res)}"
+        if want == FULL:
+            assert got.score == POINTS[gid] and got.error is None, f"{gid}: {got.score}, expected full\n{describe(res)}"
+        elif isinstance(want, tuple):
+            assert got.score <= want[1], f"{gid}: {got.score}, expected at most {want[1]}\n{describe(res)}"
+        else:
+            assert got.score == pytest.approx(want), f"{gid}: {got.score}, expected {want}\n{describe(res)}"
+    text = everything(res)
+    for words in case.reason:
+        assert words in text, f"the feedback does not say {words!r}\n{describe(res)}"
+    assert len(text) < 20_000, f"the feedback is {len(text)} characters long"
+    assert res.seconds < 120, describe(res)
 
 
 @pytest.mark.slow
-def test_sys_exit_in_a_cell_stops_that_cell_only(graded):
-    r = result_of(graded, "sys_exit")
-    assert_no_crash_notes(r)
-    assert any("long_term_dependency_code" in n and "SystemExit" in n for n in r.notes), describe(r)
-    assert_full(r, "gru_cell")
-    ltd = item(r, "long_term_dependency")
-    assert ltd.error is None, describe(r)
-    # adding_problem (defined before the exit) is graded; build_adding_model (after it) is missing
-    for name in ("data shapes", "markers", "targets", "seeding"):
-        assert check(r, "long_term_dependency", name).passed, describe(r)
-    model = check(r, "long_term_dependency", "model")
-    assert model.earned == 0 and "build_adding_model" in model.message and "not defined" in model.message
-    assert check(r, "long_term_dependency", "learns the adding problem").earned == 0
-    assert ltd.score == 1.0
+def test_an_honest_submission_in_the_same_batch_keeps_its_grade(corpus):
+    ada = corpus["_ada"]
+    assert isinstance(ada, SubmissionResult), ada
+    assert ada.score == TOTAL == 21.0 and not ada.notes, describe(ada)
 
 
 @pytest.mark.slow
-def test_memory_bomb_is_stopped_and_costs_only_that_item(graded):
-    r = result_of(graded, "memory_bomb")
-    lstm = item(r, "lstm_cell")
-    assert lstm.score == 0 and lstm.error and "more than 1500 MB" in lstm.error, describe(r)
-    assert_full(r, "rnn_cell", "masked_sequences")
-
-
-@pytest.mark.slow
-def test_stdout_flood_is_capped_and_grading_completes(graded):
-    r = result_of(graded, "stdout_flood")
-    # the cap turns the 21st MB into a write error in the student's cell, not 200 MB on the grader's disk
-    assert any("rnn_cell_code" in n and "OSError" in n for n in r.notes), describe(r)
-    assert not any("grading process ended" in n or "timed out" in n for n in r.notes), describe(r)
-    assert_full(r, "rnn_cell", "lstm_cell")  # later prints failing must not break the later checks
-    assert r.seconds < 120, describe(r)
-
-
-@pytest.mark.slow
-def test_forked_child_does_not_outlive_grading(graded):
-    r = result_of(graded, "fork_leak")
-    assert_full(r, "rnn_cell")
-    pidfile = graded["_tmp"] / "forked.pid"
-    assert pidfile.exists(), "the student's forked child never ran"
-    pid = int(pidfile.read_text())
-    deadline = time.time() + 5
-    alive = True
-    while alive and time.time() < deadline:
-        try:
-            alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            alive = False
-        if alive:
-            time.sleep(0.2)
-    if alive:
-        _kill_pidfile(pidfile)
-    assert not alive, ("a process forked by the submission was still running after grade_notebook returned "
-                       "(the worker's process group is only killed on timeout/memory, not after a normal end or a crash)")
-
-
-# ---- cheating ----------------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_monkeypatching_numpy_in_the_submission_cannot_fake_a_pass(graded):
-    r = result_of(graded, "monkeypatch")
-    lstm = item(r, "lstm_cell")
-    assert lstm.error is None, describe(r)
-    assert check(r, "lstm_cell", "numerics").earned == 0, describe(r)
-    assert not check(r, "lstm_cell", "input gate and candidate").passed, describe(r)
-    assert lstm.score <= POINTS["lstm_cell"] - 2, describe(r)
-
-
-@pytest.mark.slow
-def test_submission_cannot_import_the_grader(graded):
-    r = result_of(graded, "import_grader")
-    # a top-level import: the cell stops there, GRUCell is never defined
-    assert any("gru_cell_code" in n and "ImportError" in n and "not available to submissions" in n for n in r.notes), describe(r)
-    gru = item(r, "gru_cell")
-    assert gru.score == 0 and "GRUCell" in gru.feedback() and "not defined" in gru.feedback(), describe(r)
-    # an import inside call(): every check that calls the cell fails, and says so
-    lstm = item(r, "lstm_cell")
-    assert "ImportError" in check(r, "lstm_cell", "numerics").message, describe(r)
-    assert check(r, "lstm_cell", "numerics").earned == 0
-    # what build() alone shows (weight shapes, the forget-bias initialisation) is all it can earn
-    earned = {c.name for c in lstm.checks if c.earned > 0}
-    assert earned <= {"interface", "forget bias init"} and lstm.score <= 0.5, describe(r)
-
-
-@pytest.mark.slow
-def test_error_raised_inside_a_keras_call_keeps_its_message(graded):
-    """Keras re-raises an exception from call() as 'Exception encountered when calling X.call().\n\n<message>...';
-    the feedback must carry the student's actual message, not only that first line."""
-    r = result_of(graded, "import_grader")
-    message = check(r, "lstm_cell", "numerics").message
-    assert "not available to submissions" in message, message
-    assert "\x1b[" not in message  # and no terminal escape codes
-
-
-@pytest.mark.slow
-def test_error_location_quotes_the_source_line(graded):
-    """describe_exception promises 'in your code, cell X line N: <the line>'; cells are exec'd from strings,
-    so the line is only there if the worker registers the cell sources with linecache."""
-    r = result_of(graded, "import_grader")
-    note = next(n for n in r.notes if "gru_cell_code" in n)
-    assert "from autograder.oracles import keras_ref" in note, note
-
-
-@pytest.mark.slow
-def test_nan_outputs_score_zero_numerics_with_a_nan_message(graded):
-    r = result_of(graded, "nan")
-    rnn = item(r, "rnn_cell")
-    assert rnn.error is None, describe(r)
-    assert check(r, "rnn_cell", "numerics").earned == 0
-    assert check(r, "rnn_cell", "terms").earned == 0
-    assert check(r, "rnn_cell", "sequence").earned == 0
-    assert "NaN" in rnn.feedback(), describe(r)
-
-
-@pytest.mark.slow
-def test_nan_is_named_in_the_numerics_message(graded):
-    r = result_of(graded, "nan")
-    assert "NaN" in check(r, "rnn_cell", "numerics").message
+def test_nothing_a_case_did_survives_its_grading(corpus):
+    assert corpus["_before"] == corpus["_after"], "the grader's code or a master notebook changed during grading"
+    assert not corpus["_leftover"], f"processes outlived their grading: {corpus['_leftover']}"
+    assert not (corpus["_tmp"] / "write_outside_the_job" / "escaped.txt").exists()
+    assert not Path("/tmp/seqlab-escaped.txt").exists()
+    leftovers = [p for p in Path("/tmp").glob("seqlab-grade-*")]
+    assert not any(p.stat().st_mtime > time.time() - corpus["_seconds"] - 60 for p in leftovers), leftovers
 
 
 # ---- malformed notebooks -----------------------------------------------------------------------
@@ -395,33 +207,6 @@ def test_unreadable_reasons_are_specific(tmp_path):
     assert "UTF-8" in note["binary.ipynb"]
     assert "JSON" in note["empty.ipynb"]
     assert "cannot read" in note["missing.ipynb"] and "No such file" in note["missing.ipynb"]
-
-
-@pytest.mark.slow
-def test_deleted_answer_cell_is_named(graded):
-    r = result_of(graded, "deleted_cell")
-    assert any("gru_cell_code" in n and "missing" in n for n in r.notes), describe(r)
-    gru = item(r, "gru_cell")
-    assert gru.score == 0 and "GRUCell" in gru.feedback() and "not defined" in gru.feedback()
-    assert_full(r, "rnn_cell")
-    assert_no_crash_notes(r)
-
-
-@pytest.mark.slow
-def test_edited_locked_setup_cell_is_replaced_by_the_original(graded):
-    r = result_of(graded, "setup_edited")
-    assert any("'setup'" in n and "edited" in n and "original" in n for n in r.notes), describe(r)
-    assert_full(r, "rnn_cell", "masked_sequences")  # `keras`, `ops`, `np` came from the original setup
-    assert not any("SystemExit" in n for n in r.notes), describe(r)
-    assert_no_crash_notes(r)
-
-
-def test_all_cases_were_graded_in_bounded_time(graded):
-    """No hostile case may hold the runner much beyond its limits (guards the fixture's cost too)."""
-    for name in CASES:
-        res = graded[name]
-        if isinstance(res, SubmissionResult):
-            assert res.seconds < 150, describe(res)
 
 
 # ---- a class with hostile submissions in it ----------------------------------------------------
@@ -507,6 +292,6 @@ def test_an_items_declared_memory_budget_caps_it_within_the_runs_limit(tmp_path,
     declared = runner.registry_items
     monkeypatch.setattr(runner, "registry_items", lambda a: [
         dataclasses.replace(i, memory_mb=1200) if i.grade_id == "lstm_cell" else i for i in declared(a)])
-    path = write_nb(case_memory_bomb(tmp_path), tmp_path / "bomb.ipynb")
+    path = write_nb(BY_NAME["memory_bomb_in_call"].build(tmp_path), tmp_path / "bomb.ipynb")
     r = grade_notebook(path, ASSIGNMENT, limits=Limits(memory_mb=4096), only=["lstm_cell"])
     assert r.items[0].score == 0 and "more than 1200 MB" in (r.items[0].error or ""), describe(r)

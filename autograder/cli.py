@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -61,20 +63,59 @@ def references(assignment: str) -> list[tuple[str, Path]]:
     return [(name, path) for name, path in found if path.is_file()]
 
 
+def grader_digest(assignment: str) -> str:
+    """sha256 of what decides a grade besides the notebook: the grader's code (judges and oracles included) and the
+    assignment's master and starter notebooks."""
+    from autograder.notebook import ROOT
+
+    h = hashlib.sha256()
+    files = sorted((ROOT / "autograder").rglob("*.py")) + [p for _, p in references(assignment)]
+    for path in files:
+        if "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def submission_key(path: Path, assignment: str, seed: int, only, limits, digest: str) -> str:
+    """What a grade depends on: the notebook's bytes, the assignment, seed, items and limits, and the grader."""
+    try:
+        content = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        content = f"unreadable: {exc.strerror}"
+    settings = {"assignment": assignment, "seed": seed, "only": sorted(only or []), "content": content,
+                "limits": dataclasses.asdict(limits), "grader": digest}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=True, only=None,
-                reuse=None) -> list[SubmissionResult]:
-    """Grade every submission, `jobs` at a time. With `reuse` (None: from REUSE_FROM submissions on) the solution
-    and the starter are graded first, traced, and an item whose closure of cells is byte-identical to theirs takes
-    their verdict (autograder.reuse)."""
+                reuse=None, regrade: bool = False, stats: dict | None = None) -> list[SubmissionResult]:
+    """Grade every submission, `jobs` at a time, writing each student's reports as soon as they are graded.
+
+    Resumable: a student whose reports an earlier run wrote for the same notebook, settings and grader (and who was
+    graded completely) is read back, not graded again, unless `regrade`. With `reuse` (None: from REUSE_FROM
+    submissions on) the solution and the starter are graded first, traced, and an item whose closure of cells is
+    byte-identical to theirs takes their verdict (autograder.reuse). `stats`, when given, gets "resumed" (how many
+    were read back) and "grader_changed" (True when the grader's code or the master notebooks changed during the
+    run: its grades cannot be trusted)."""
     from autograder.reuse import Reuse
     from autograder.runner import grade_notebook
 
+    t0 = time.time()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[SubmissionResult] = []
+    digest = grader_digest(assignment)
+    keys = {student: submission_key(path, assignment, seed, only, limits, digest) for student, path in submissions}
+    done = {}
+    if not regrade:
+        for student, _ in submissions:
+            earlier = reports.read_done(out_dir, student, keys[student])
+            if earlier is not None:
+                done[student] = earlier
+    results: list[SubmissionResult] = list(done.values())
+    submissions = [(s, p) for s, p in submissions if s not in done]
     items = [i for i in registry.items(assignment) if not only or i.id in only or i.grade_id in only]
     console, bar, task = _progress(len(submissions), progress)
-    store = Reuse() if (len(submissions) >= REUSE_FROM if reuse is None else reuse) else None
+    store = Reuse() if submissions and (len(submissions) >= REUSE_FROM if reuse is None else reuse) else None
     if store is not None:
         def reference(job):
             try:
@@ -99,16 +140,36 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
         for future in as_completed(futures):
             result = future.result()
             results.append(result)
-            reports.write_student(out_dir, result)
+            reports.write_student(out_dir, result, key=keys[futures[future]])
             if bar is not None:
                 bar.update(task, advance=1, description=f"graded {result.student}")
     if bar is not None:
         bar.stop()
     results.sort(key=lambda r: r.student)
+    changed = grader_digest(assignment) != digest
+    if stats is not None:
+        stats.update(resumed=len(done), grader_changed=changed)
     reports.write_grades_csv(out_dir, results)
+    from autograder.classreport import write_class_report
+    from autograder.runner import sandbox_for
+
+    write_class_report(out_dir, results, items, sandbox_kind=sandbox_for(limits).kind, seconds=time.time() - t0,
+                       seed=seed, resumed=len(done))
     if progress:
         _print_table(console, results, items)
     return results
+
+
+def _print_failures(results) -> None:
+    """One line per reason a submission lost points other than by a wrong answer (timeouts, crashes, ...)."""
+    from autograder.classreport import failure_reasons
+
+    found = failure_reasons(results)
+    if found:
+        print("failures by reason:")
+        for reason, students in sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            shown = ", ".join(students[:8]) + (f" and {len(students) - 8} more" if len(students) > 8 else "")
+            print(f"  {reason}: {len(students)} ({shown})")
 
 
 def _progress(total, enabled):
@@ -178,7 +239,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--gradebook", metavar="DB_URL",
                    help="also write the scores into an nbgrader gradebook, e.g. sqlite:///course/gradebook.db")
     g.add_argument("--course-id", help="nbgrader course_id of that gradebook (default: nbgrader's default)")
-    g.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    g.add_argument("--quiet", action="store_true", help="no progress bar, table or failure summary (the class report "
+                                                        "has them)")
+    g.add_argument("--regrade", action="store_true",
+                   help="grade every submission again (default: a student an earlier run graded completely, with the "
+                        "same notebook, settings and grader, is read back from --out)")
     g.add_argument("--reuse", action=argparse.BooleanOptionalAction, default=None,
                    help="reuse the verdicts of the solution's and the starter's identical cells (default: from "
                         f"{REUSE_FROM} submissions on)")
@@ -225,9 +290,13 @@ def _grade(args) -> int:
     limits = Limits(setup_timeout_s=args.setup_timeout, item_timeout_scale=args.timeout_scale, memory_mb=args.memory_mb,
                     sandbox=box.kind, budget_s=args.budget)
     t0 = time.time()
+    stats: dict = {}
     results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
-                          progress=not args.quiet, only=args.only, reuse=args.reuse)
+                          progress=not args.quiet, only=args.only, reuse=args.reuse, regrade=args.regrade, stats=stats)
     n = len(results)
+    if stats.get("grader_changed"):
+        print("the grader's code or the master notebooks changed while grading: these grades cannot be trusted; "
+              "grade again with --regrade", file=sys.stderr)
     incomplete = [r for r in results if not r.complete]
     for r in incomplete:
         for item in r.not_graded:
@@ -246,7 +315,15 @@ def _grade(args) -> int:
     reused = sum(len(r.reused) for r in results)
     if reused:
         print(f"{reused} item verdict(s) reused from the solution's or the starter's identical cells")
-    print(f"graded {n} submission(s) in {time.time() - t0:.0f} s; reports in {args.out}/ (grades.csv, <student>/results.json, <student>/feedback.md)")
+    if stats.get("resumed"):
+        print(f"{stats['resumed']} submission(s) read back from an earlier run (same notebook, settings and grader; "
+              "--regrade to grade them again)")
+    if not args.quiet:
+        _print_failures(results)
+    print(f"graded {n} submission(s) in {time.time() - t0:.0f} s; reports in {args.out}/ (grades.csv, class_report.html, "
+          "<student>/results.json, <student>/feedback.md)")
+    if stats.get("grader_changed"):
+        return 3
     if incomplete:
         count = sum(len(r.not_graded) for r in incomplete)
         print(f"the grader failed on {count} item(s) of {len(incomplete)} submission(s) ({', '.join(r.student for r in incomplete)}): "

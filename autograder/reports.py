@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 from autograder.results import NOT_GRADED, NOT_GRADED_MESSAGE, SubmissionResult
@@ -73,22 +74,54 @@ def _safe_name(student: str) -> str:
     return keep.strip(".") or "student"
 
 
-def write_student(out_dir: Path, result: SubmissionResult) -> Path:
+RECORD = "grading.json"  # the full result and the key of what was graded: written last, it marks the student done
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_student(out_dir: Path, result: SubmissionResult, key: str | None = None) -> Path:
+    """The student's results.json and feedback.md, then (with `key`) the record a resumed run reads back; each file
+    replaced atomically, the record last, so a run killed at any moment leaves a student either done or not."""
     folder = Path(out_dir) / _safe_name(result.student)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps(results_json(result), indent=2, ensure_ascii=False), encoding="utf-8")
-    (folder / "feedback.md").write_text(feedback_text(result), encoding="utf-8")
+    (folder / RECORD).unlink(missing_ok=True)  # not done until everything below is written
+    _write_atomic(folder / "results.json", json.dumps(results_json(result), indent=2, ensure_ascii=False))
+    _write_atomic(folder / "feedback.md", feedback_text(result))
+    if key is not None:
+        _write_atomic(folder / RECORD, json.dumps({"key": key, "result": result.to_json()}, ensure_ascii=False))
     return folder
+
+
+def read_done(out_dir: Path, student: str, key: str) -> SubmissionResult | None:
+    """What an earlier run wrote for this student, if it graded the same notebook the same way (`key`) completely;
+    None otherwise (never graded, another notebook or seed or grader, a not-graded item, a damaged record)."""
+    path = Path(out_dir) / _safe_name(student) / RECORD
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") != key:
+            return None
+        result = SubmissionResult.from_json(data["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return result if result.complete and result.student == student else None
 
 
 def write_grades_csv(out_dir: Path, results: list[SubmissionResult]) -> Path:
     path = Path(out_dir) / "grades.csv"
+    tmp = path.with_name(".grades.csv.tmp")
     item_ids = []
     for r in results:
         for i in r.items:
             if i.item_id not in item_ids:
                 item_ids.append(i.item_id)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["student", "assignment", *[i.split("/", 1)[1] for i in item_ids], "total", "max", "notes"])
         for r in sorted(results, key=lambda r: r.student):
@@ -96,4 +129,5 @@ def write_grades_csv(out_dir: Path, results: list[SubmissionResult]) -> Path:
             notes = r.notes + [f"{NOT_GRADED.upper()} {i.item_id.split('/', 1)[-1]}: {i.internal_error}" for i in r.not_graded]
             writer.writerow([r.student, r.assignment, *[by[i].score_text() if i in by else "" for i in item_ids],
                              f"{r.score:g}" if r.complete else NOT_GRADED, f"{r.max_score:g}", " | ".join(notes)])
+    os.replace(tmp, path)
     return path

@@ -111,3 +111,17 @@ class SubmissionResult:
 
     def by_item(self) -> dict[str, ItemResult]:
         return {i.item_id: i for i in self.items}
+
+    def to_json(self) -> dict:
+        return {"student": self.student, "assignment": self.assignment, "path": self.path,
+                "items": [i.to_json() for i in self.items], "notes": list(self.notes), "seconds": self.seconds,
+                "reused": dict(self.reused)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SubmissionResult":
+        """The inverse of `to_json` (a resumed run reads back what an earlier run wrote)."""
+        items = [ItemResult(i["item_id"], float(i["max_points"]),
+                            [SubCheck(c["name"], float(c["points"]), float(c["earned"]), c.get("message", ""))
+                             for c in i["checks"]], i.get("error"), i.get("internal_error")) for i in data["items"]]
+        return cls(data["student"], data["assignment"], data["path"], items, list(data.get("notes", [])),
+                   float(data.get("seconds", 0.0)), dict(data.get("reused", {})))

@@ -88,7 +88,8 @@ def submission_key(path: Path, assignment: str, seed: int, only, limits, digest:
 
 
 def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=True, only=None,
-                reuse=None, regrade: bool = False, stats: dict | None = None) -> list[SubmissionResult]:
+                reuse=None, regrade: bool = False, stats: dict | None = None, executor: str = "local",
+                address: str = "local") -> list[SubmissionResult]:
     """Grade every submission, `jobs` at a time, writing each student's reports as soon as they are graded.
 
     Resumable: a student whose reports an earlier run wrote for the same notebook, settings and grader (and who was
@@ -96,7 +97,8 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     submissions on) the solution and the starter are graded first, traced, and an item whose closure of cells is
     byte-identical to theirs takes their verdict (autograder.reuse). `stats`, when given, gets "resumed" (how many
     were read back) and "grader_changed" (True when the grader's code or the master notebooks changed during the
-    run: its grades cannot be trusted)."""
+    run: its grades cannot be trusted). `executor="ray"` grades each submission as a Ray task on the cluster at
+    `address` (autograder.distributed; no verdict reuse there)."""
     from autograder.reuse import Reuse
     from autograder.runner import grade_notebook
 
@@ -116,6 +118,8 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     items = [i for i in registry.items(assignment) if not only or i.id in only or i.grade_id in only]
     console, bar, task = _progress(len(submissions), progress)
     store = Reuse() if submissions and (len(submissions) >= REUSE_FROM if reuse is None else reuse) else None
+    if executor == "ray":
+        store = None
     if store is not None:
         def reference(job):
             try:
@@ -127,20 +131,34 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             list(pool.map(reference, references(assignment)))
 
+    def not_graded(student, path, exc):
+        reason = f"internal grader error: {type(exc).__name__}: {str(exc).strip()[:300]}"
+        return SubmissionResult(student, assignment, str(path),
+                                [ItemResult(i.id, i.points, internal_error=reason) for i in items])
+
     def one(student, path):
         try:
             return grade_notebook(path, assignment, student=student, seed=seed, limits=limits, only=only, reuse=store)
         except Exception as exc:  # never let one submission stop the class; the grader's fault is no 0
-            reason = f"internal grader error: {type(exc).__name__}: {str(exc).strip()[:300]}"
-            return SubmissionResult(student, assignment, str(path),
-                                    [ItemResult(i.id, i.points, internal_error=reason) for i in items])
+            return not_graded(student, path, exc)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(one, s, p): s for s, p in submissions}
+    if executor == "ray":
+        from autograder.distributed import RayPool
+
+        pool = RayPool(address, jobs, needs_gpu=any(i.device == "gpu" for i in items))
+        submit = lambda s, p: pool.submit(s, p, assignment, seed, limits, only)  # noqa: E731
+    else:
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        submit = lambda s, p: pool.submit(one, s, p)  # noqa: E731
+    with pool:
+        futures = {submit(s, p): (s, p) for s, p in submissions}
         for future in as_completed(futures):
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 - a task lost on the cluster: the grader's fault, never a 0
+                result = not_graded(*futures[future], exc)
             results.append(result)
-            reports.write_student(out_dir, result, key=keys[futures[future]])
+            reports.write_student(out_dir, result, key=keys[futures[future][0]])
             if bar is not None:
                 bar.update(task, advance=1, description=f"graded {result.student}")
     if bar is not None:
@@ -153,7 +171,8 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     from autograder.classreport import write_class_report
     from autograder.runner import sandbox_for
 
-    write_class_report(out_dir, results, items, sandbox_kind=sandbox_for(limits).kind, seconds=time.time() - t0,
+    kind = sandbox_for(limits).kind if executor == "local" else f"{limits.sandbox} (on the Ray nodes)"
+    write_class_report(out_dir, results, items, sandbox_kind=kind, seconds=time.time() - t0,
                        seed=seed, resumed=len(done))
     if progress:
         _print_table(console, results, items)
@@ -241,6 +260,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--course-id", help="nbgrader course_id of that gradebook (default: nbgrader's default)")
     g.add_argument("--quiet", action="store_true", help="no progress bar, table or failure summary (the class report "
                                                         "has them)")
+    g.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: --jobs threads on this machine (default); ray: each submission a Ray task on a cluster "
+                        "(pip install -e '.[ray]'), sandboxed on its node")
+    g.add_argument("--address", default="local",
+                   help="with --executor ray: the cluster's address (as `ray start --head` prints it), or 'local' to "
+                        "start Ray on this machine with --jobs CPUs (default)")
     g.add_argument("--regrade", action="store_true",
                    help="grade every submission again (default: a student an earlier run graded completely, with the "
                         "same notebook, settings and grader, is read back from --out)")
@@ -291,8 +316,15 @@ def _grade(args) -> int:
                     sandbox=box.kind, budget_s=args.budget)
     t0 = time.time()
     stats: dict = {}
-    results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
-                          progress=not args.quiet, only=args.only, reuse=args.reuse, regrade=args.regrade, stats=stats)
+    from autograder.distributed import RayUnavailable
+
+    try:
+        results = grade_class(submissions, args.assignment, args.out, args.seed, args.jobs, limits,
+                              progress=not args.quiet, only=args.only, reuse=args.reuse, regrade=args.regrade,
+                              stats=stats, executor=args.executor, address=args.address)
+    except RayUnavailable as exc:
+        print(f"cannot grade: {exc}", file=sys.stderr)
+        return 2
     n = len(results)
     if stats.get("grader_changed"):
         print("the grader's code or the master notebooks changed while grading: these grades cannot be trusted; "

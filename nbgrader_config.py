@@ -22,3 +22,19 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # is part of autograde's pipeline, between Execute and SaveAutoGrades: enabled, it strips the grade cells'
 # metadata before the scores are saved, and every submission gets 0 points. tests/test_nbgrader.py
 # grades with this very file.
+# A grade_id that appears twice (a copied answer cell) must not stop the batch: nbgrader's DeduplicateIds leaves
+# metadata that CheckCellMetadata rejects, and autograde then grades no one after that student. Ours keeps the last
+# copy (as the standalone runner does) and notes it in the notebook (autograder/nbgrader_hooks.py).
+# A cell that kills the kernel (os._exit, a crash) must not cost the whole notebook: nbgrader's Execute gives up on it
+# and the student gets no scores; ours skips that cell and goes on (autograder/nbgrader_hooks.py).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern, LimitOutput, OverwriteCells,
+    OverwriteKernelspec, SaveAutoGrades)
+
+from autograder.nbgrader_hooks import DeduplicateGradeIds, ResilientExecute  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateGradeIds, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [ResilientExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

@@ -1,10 +1,12 @@
 """Grading speed: `nbgrader autograde` against the standalone runner, on the same N submissions, in one run.
 
-    python benchmarks/grading.py --n 4 [--jobs 2] [--assignment ID]   (default: every assignment)
+    python benchmarks/grading.py --n 4 [--jobs 1 2] [--assignment ID]   (default: every assignment)
 
 The submissions are the reference solution and mutants from the catalogue (so both partial and full
-scores are exercised). Prints seconds per submission for each way, their ratio, and whether the two
-ways gave the same points.
+scores are exercised). Prints seconds per submission for each way (the standalone runner once per --jobs value,
+each run from scratch: --regrade, its own report folder), their ratio, and whether the two ways gave the same
+points. The standalone runner uses its defaults (the bwrap sandbox where it works, verdict reuse from 3
+submissions on).
 """
 from __future__ import annotations
 
@@ -36,32 +38,34 @@ def submissions(assignment: str, n: int, folder: Path) -> dict[str, Path]:
     return subs
 
 
-def bench(assignment: str, n: int, jobs: int, tmp: Path) -> bool:
+def bench(assignment: str, n: int, jobs: list[int], tmp: Path) -> bool:
     subs = submissions(assignment, n, tmp / "subs")
     course = make_course(tmp, assignment)
     t0 = time.time()
     nb_scores = autograde(course, subs, assignment)
     t_nbgrader = time.time() - t0
-
-    t0 = time.time()
-    results = grade_class(list(subs.items()), assignment, tmp / "out", seed=20261123, jobs=jobs, limits=Limits(),
-                          progress=False)
-    t_runner = time.time() - t0
-    same = all({i.item_id.split("/", 1)[1]: i.score for i in r.items} == nb_scores[r.student] for r in results)
     n = len(subs)
     print(f"machine: {os.cpu_count()} CPU cores; {n} submissions of {assignment}")
-    print(f"nbgrader autograde (sequential)        : {t_nbgrader:7.1f} s total, {t_nbgrader / n:6.1f} s/submission")
-    print(f"python -m autograder grade (--jobs {jobs})  : {t_runner:7.1f} s total, {t_runner / n:6.1f} s/submission, "
-          f"{60 * n / t_runner:.1f} submissions/min")
-    print(f"ratio nbgrader / standalone            : {t_nbgrader / t_runner:7.2f}x")
-    print(f"same points per item on every submission: {same}")
-    return same
+    print(f"nbgrader autograde (sequential)        : {t_nbgrader:7.1f} s total, {t_nbgrader / n:6.1f} s/submission, "
+          f"{60 * n / t_nbgrader:.1f} submissions/min")
+    same_all = True
+    for j in jobs:
+        t0 = time.time()
+        results = grade_class(list(subs.items()), assignment, tmp / f"out-{j}", seed=20261123, jobs=j, limits=Limits(),
+                              progress=False, regrade=True)
+        t_runner = time.time() - t0
+        same = all({i.item_id.split("/", 1)[1]: i.score for i in r.items} == nb_scores[r.student] for r in results)
+        same_all &= same
+        print(f"python -m autograder grade (--jobs {j})  : {t_runner:7.1f} s total, {t_runner / n:6.1f} s/submission, "
+              f"{60 * n / t_runner:.1f} submissions/min, {t_nbgrader / t_runner:.2f}x nbgrader, same points: {same}")
+    return same_all
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=4, help="number of submissions per assignment")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel submissions for the standalone runner")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
+                        help="parallel submissions for the standalone runner (one run per value; default 1 2)")
     parser.add_argument("--assignment", action="append", choices=assignments(), help="(repeatable; default: all)")
     args = parser.parse_args(argv)
     ok = True

@@ -16,12 +16,17 @@ from autograder.runner import grade_notebook
 from tests.helpers import (ASSIGNMENT, COURSE_ID, ROOT, STARTER_NB, SOLUTION_NB, autograde, export_grades,
                            gradebook_view, instructor_commands, make_course, mutate, read_nb, solution_nb, starter_nb,
                            write_nb)
+from tests.hostile.cases import CASES, duplicated_grade_id
 from tests.mutants import catalogue
+
+BY_NAME = {c.name: c for c in CASES}
 
 pytestmark = pytest.mark.xdist_group("nbgrader")
 POINTS = {i.grade_id: i.points for i in items(ASSIGNMENT)}
 TOTAL = sum(POINTS.values())
-STUDENTS = ("alice", "bob", "carol", "dan", "added_cell")  # solution, starter, 2 mutants, solution + an added cell
+# solution, starter, 2 mutants, solution + an added cell, a copied answer cell (its grade_id twice), a cell that kills
+# the kernel (os._exit)
+STUDENTS = ("alice", "bob", "carol", "dan", "added_cell", "dup", "exiter")
 
 
 def _normalized(path):
@@ -52,6 +57,8 @@ def class_notebooks(tmp_path_factory):
         m = by_id[mid]
         subs[student] = write_nb(mutate(solution, m.cell, m.find, m.replace), tmp / f"{student}.ipynb")
     subs["added_cell"] = write_nb(_with_added_cell(solution), tmp / "added_cell.ipynb")
+    subs["dup"] = write_nb(duplicated_grade_id(tmp), tmp / "dup.ipynb")
+    subs["exiter"] = write_nb(BY_NAME["os_exit_in_cell"].build(tmp), tmp / "exiter.ipynb")
     assert tuple(subs) == STUDENTS
     return tmp, subs
 
@@ -149,6 +156,29 @@ def test_autograde_full_marks_zero_and_partial(nbgrader_scores):
     assert scores["bob"] == {g: 0.0 for g in POINTS}
     assert 0 < scores["carol"]["lstm_cell"] < POINTS["lstm_cell"]
     assert 0 < scores["dan"]["masked_sequences"] < POINTS["masked_sequences"]
+
+
+def _autograded(course, student):
+    return nbformat.read(str(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+
+
+def test_a_duplicated_grade_id_is_noted_and_does_not_stop_the_batch(nbgrader_scores):
+    """nbgrader's own DeduplicateIds leaves metadata that CheckCellMetadata rejects: autograde then stopped the batch
+    at this student and graded no one after it (autograder/nbgrader_hooks.py)."""
+    course, scores = nbgrader_scores
+    assert scores["dup"] == POINTS  # the last copy, the correct one, is graded
+    assert STUDENTS.index("dup") < STUDENTS.index("exiter") and scores["exiter"]  # the batch went on
+    notes = [c.source for c in _autograded(course, "dup").cells if c.cell_type == "markdown" and "appears 2 times" in c.source]
+    assert len(notes) == 1 and "`rnn_cell_code`" in notes[0]
+
+
+def test_a_cell_that_kills_the_kernel_costs_only_its_item(nbgrader_scores):
+    course, scores = nbgrader_scores
+    assert scores["exiter"] == {**POINTS, "masked_sequences": 0.0}
+    nb = _autograded(course, "exiter")
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "masked_sequences_code")
+    errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "KernelDied" and "skipped" in errors[0]["evalue"]
 
 
 def test_autograded_notebooks_keep_the_grade_metadata(nbgrader_scores):

@@ -433,15 +433,15 @@ def _students_section(results, items) -> str:
         cells = []
         for item in items:
             x = by_item.get(item.id)
-            if x is None:
+            state = x.state if x is not None else None
+            if state is None:
                 cells.append('<td class="n ng">—</td>')
-            elif not x.graded:
-                cells.append(f'<td class="n ng" title="{_e(_truncate(x.internal_error))}">n/g</td>')
-            elif x.error is not None:
-                cells.append(f'<td class="n zero" title="{_e(_truncate(x.error))}">0 (error)</td>')
+            elif state in ("not graded", "error"):
+                why, shown, kind = ((x.internal_error, "n/g", "ng") if state == "not graded"
+                                    else (x.error, "0 (error)", "zero"))
+                cells.append(f'<td class="n {kind}" title="{_e(_truncate(why))}">{shown}</td>')
             else:
-                kind = "full" if x.score >= x.max_points - 1e-9 else ("zero" if x.score <= 0 else "part")
-                cells.append(f'<td class="n {kind}">{_num(x.score)}</td>')
+                cells.append(f'<td class="n {state}">{_num(x.score)}</td>')
         if r.notes:
             notes = (f'<details><summary>{len(r.notes)}</summary><ul>'
                      + "".join(f"<li>{_e(_truncate(n, 600))}</li>" for n in r.notes) + "</ul></details>")

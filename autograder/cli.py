@@ -219,14 +219,11 @@ def _print_table(console, results, items):
         cells = []
         for item in items:
             res = by.get(item.id)
-            if res is None:
-                cells.append("")
-            elif not res.graded:
-                cells.append("[magenta]n/g[/magenta]")
-            elif res.error:
-                cells.append("[red]err[/red]")
+            state = res.state if res is not None else None
+            if state in (None, "not graded", "error"):
+                cells.append({None: "", "not graded": "[magenta]n/g[/magenta]", "error": "[red]err[/red]"}[state])
             else:
-                colour = "green" if res.score >= item.points else ("yellow" if res.score > 0 else "red")
+                colour = {"full": "green", "part": "yellow", "zero": "red"}[state]
                 cells.append(f"[{colour}]{res.score:g}[/{colour}]")
         total = f"{r.score:g}/{r.max_score:g}" + ("" if r.complete else "+n/g")
         table.add_row(r.student, *cells, total, f"{r.seconds:.0f}")

@@ -49,6 +49,16 @@ class ItemResult:
             return 0.0
         return round(min(self.max_points, sum(c.earned for c in self.checks)), 4)
 
+    @property
+    def state(self) -> str:
+        """How reports colour it: "not graded", "error" (could not be checked), "full", "part" or "zero"."""
+        if self.internal_error is not None:
+            return "not graded"
+        if self.error is not None:
+            return "error"
+        score = self.score
+        return "full" if score >= self.max_points - 1e-9 else ("zero" if score <= 0 else "part")
+
     def score_text(self) -> str:
         """The score as reports write it: a number, or "not graded"."""
         return NOT_GRADED if self.score is None else f"{self.score:g}"

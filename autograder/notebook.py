@@ -1,6 +1,7 @@
 """Reading notebooks: the master (solutions/) and submissions, by nbgrader grade_id."""
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,13 @@ def master_path(assignment: str) -> Path:
     return SOLUTIONS / assignment / f"{assignment}.ipynb"
 
 
+@functools.cache
+def master_cells(assignment: str) -> tuple[CodeCell, ...]:
+    """The master notebook's code cells, read once per grading process: a run grades every submission against the
+    same master, whatever happens to the file meanwhile (`cli.grade_class` also checks that it did not change)."""
+    return tuple(code_cells(read(master_path(assignment))))
+
+
 def _normalized(source: str) -> str:
     """A cell's source for comparison: line endings and trailing whitespace do not make a cell new."""
     return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").strip().splitlines())
@@ -117,7 +125,7 @@ def grading_program(assignment: str, submission) -> tuple[list[CodeCell], list[s
 
     Callers that grade in threads hold GRADING_LOCK (this parses Python; see there).
     """
-    master = code_cells(read(master_path(assignment)))
+    master = list(master_cells(assignment))
     cells = code_cells(submission)
     submitted, added = _match(master, cells)
     program, notes, count = [], [], 0

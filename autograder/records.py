@@ -129,10 +129,10 @@ def _check_npz(npz_path, n: int, max_bytes: int) -> None:
     total = 0
     with zipfile.ZipFile(npz_path) as zf:
         infos = zf.infolist()
-        if {i.filename for i in infos} != expected:
-            raise RecordError("the probe output's arrays do not match its metadata")
         if sum(info.file_size for info in infos) > max_bytes:
             raise RecordError("probe output too large")
+        if {i.filename for i in infos} != expected:
+            raise RecordError("the probe output's arrays do not match its metadata")
         for info in infos:
             with zf.open(info) as fh:
                 version = npy.read_magic(fh)

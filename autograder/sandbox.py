@@ -159,8 +159,12 @@ class BwrapSandbox:
 
     def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int) -> Launch:
         code, _ = staged_code()
+        # the private /tmp, /proc and /dev first: a later bind (a virtualenv under /tmp, say) lands inside them
+        # instead of being hidden by them
         argv = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr"]
+                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                "--size", str(tmp_mb << 20), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+                "--ro-bind", "/usr", "/usr"]
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             path = Path("/") / name
             if path.is_symlink():
@@ -176,9 +180,8 @@ class BwrapSandbox:
         # a GPU item needs the NVIDIA devices (none on a CPU machine)
         for dev in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind", str(dev), str(dev)]
-        argv += ["--ro-bind", str(code), CODE_MOUNT, "--bind", str(job_dir), JOB_MOUNT,
-                 "--size", str(tmp_mb << 20), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
-                 "--chdir", JOB_MOUNT, "--clearenv"]
+        argv += ["--ro-bind", str(code), CODE_MOUNT, "--bind", str(job_dir), JOB_MOUNT, "--chdir", JOB_MOUNT,
+                 "--clearenv"]
         inside = {**env, "PYTHONPATH": CODE_MOUNT, "HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/mpl",
                   "PATH": "/usr/bin:/bin"}
         for key, value in sorted(inside.items()):

@@ -15,7 +15,7 @@ from autograder import records, registry
 from autograder.checks.credit import CreditError, Judge
 from autograder.checks.sequence import causality, judge_causality, judge_padding_invariance, padding_invariance
 from autograder.probing import GraderBug, Probe
-from autograder.runner import grade_notebook
+from autograder.runner import Limits, grade_notebook
 from tests.helpers import ROOT, SOLUTION_NB, mutate, read_nb, write_nb
 
 
@@ -172,11 +172,14 @@ def test_padding_invariance_check(masked, invariant):
 # ---- the worker loads probes, never judges or oracles -------------------------------------------
 
 def test_worker_loads_probes_only(tmp_path):
+    """Even where the worker could import them (the process sandbox: under bwrap the grader-only modules are not
+    staged at all, tests/test_sandbox.py), it never does."""
     dump = tmp_path / "modules.json"
     spy = (f"        import json, sys\n        json.dump(sorted(sys.modules), open({str(dump)!r}, 'w'))\n")
     nb = mutate(read_nb(SOLUTION_NB), "rnn_cell_code", "    def call(self, inputs, states):\n",
                 "    def call(self, inputs, states):\n" + spy)
-    result = grade_notebook(write_nb(nb, tmp_path / "spy.ipynb"), "01_rnn_lstm", only=["rnn_cell"])
+    result = grade_notebook(write_nb(nb, tmp_path / "spy.ipynb"), "01_rnn_lstm", only=["rnn_cell"],
+                            limits=Limits(sandbox="process"))  # the spy writes outside its job folder
     assert result.items[0].score == 3.0, result.items[0].feedback()
     loaded = [m for m in json.loads(dump.read_text()) if m.startswith("autograder")]
     assert "autograder.assignments.01_rnn_lstm.probes" in loaded

@@ -50,7 +50,7 @@ PROBE = r"""
 import json, os, socket, sys
 seen = {"uid": os.getuid(), "root": sorted(os.listdir("/")), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
 seen["repo"] = os.path.exists(sys.argv[1])
-seen["host_tmp"] = sorted(os.listdir("/tmp"))
+seen["host_file"] = os.path.exists(sys.argv[2])
 for path in ("/grader/autograder/worker.py", "/usr/bin/python3", "/job/mine"):
     try:
         open(path, "a").close()
@@ -76,19 +76,29 @@ def test_inside_bwrap_a_process_sees_only_its_job_and_the_staged_code(tmp_path):
     marker.write_text("x")
     launch = box.launch(tmp_path / "job", {"PYTHONHASHSEED": "0"}, 64, 2)
     worker_at = launch.argv.index("-m")
-    argv = launch.argv[:worker_at] + ["/job/probe.py", str(ROOT / "solutions")]
+    argv = launch.argv[:worker_at] + ["/job/probe.py", str(ROOT / "solutions"), str(marker)]
     out = subprocess.run(argv, cwd=launch.cwd, env=launch.env, capture_output=True, text=True, timeout=60,
                          preexec_fn=box.preexec(4096, 16))
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["uid"] == sandbox.SANDBOX_UID
-    assert seen["repo"] is False and "work" not in seen["host_tmp"] and not seen["host_tmp"]
+    assert seen["repo"] is False and seen["host_file"] is False  # the repository and the host's /tmp
     assert seen["pids"] and max(seen["pids"]) < 10  # its own PID namespace: the grader's processes are not there
     assert seen["/grader/autograder/worker.py"] in ("OSError", "PermissionError")  # read-only, whatever the uid
     assert seen["/usr/bin/python3"] in ("OSError", "PermissionError")
     assert seen["/job/mine"] == "writable" and (tmp_path / "job" / "mine").exists()
     assert seen["net"] == "OSError"
     assert seen["code"] == "/grader/autograder/worker.py"
+
+
+def test_binds_come_after_the_private_tmp_so_a_virtualenv_under_tmp_stays_visible(tmp_path):
+    """A checkout under /tmp (CI clones there) has its virtualenv there: a --tmpfs /tmp after its bind hid it."""
+    box = sandbox.BwrapSandbox("bwrap")
+    argv = box.launch(tmp_path, {}, 64, 3).argv
+    tmpfs = argv.index("--tmpfs")
+    binds = [k for k, a in enumerate(argv) if a in ("--bind", "--ro-bind", "--dev-bind")]
+    assert argv[tmpfs + 1] == "/tmp" and all(k > tmpfs for k in binds)
+    assert argv.index("--proc") < min(binds) and argv.index("--dev") < min(binds)
 
 
 def test_the_status_pipe_ignores_steps_back_junk_and_floods():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -30,8 +31,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+TOKEN = secrets.token_hex(32)  # this test's cluster has its own token (not ~/.ray/auth_token, which others may share)
+
+
 def _env(tmp: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(tmp)}
+    return {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(tmp),
+            "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": TOKEN}
 
 
 CLASS = ("ada", "ben", "chloe", "dae")  # of the sample class (examples/submitted): the solution, the starter, two bugs

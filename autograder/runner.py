@@ -1,8 +1,10 @@
 """The standalone runner: one fresh, limited process per submission; the parent judges.
 
 For each submission the runner executes the setup and solution cells and the probes in a worker
-process (`autograder.worker`) with a wall-clock budget per phase, an address-space limit, a resident
-memory watchdog and a cap on what it may write. Whatever happens there (an exception, sys.exit,
+process (`autograder.worker`), inside a sandbox (`autograder.sandbox`: bubblewrap where it works), with
+the runner's own clocks (per cell, per item, and a hard budget per submission; the worker only announces
+its steps on a pipe), an address-space limit, a resident memory and process-count watchdog and a cap on
+what it may write. Everything the worker leaves on disk is read as hostile data. Whatever happens there (an exception, sys.exit,
 os._exit, an infinite loop, a memory bomb, a flood of output) becomes a score with a reason, and
 the items already probed keep their points: after a timeout or crash inside one item's check, a
 fresh worker grades the items after it. The cells run are `notebook.grading_program`'s: the master's
@@ -21,7 +23,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass

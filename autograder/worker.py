@@ -14,7 +14,6 @@ import json
 import linecache
 import os
 import sys
-import time
 
 
 # grader-only modules: never staged into a sandbox (autograder.sandbox), and refused to a submission's imports

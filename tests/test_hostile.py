@@ -23,7 +23,7 @@ from autograder import registry, sandbox
 from autograder.cli import discover, grade_class
 from autograder.results import SubmissionResult
 from autograder.runner import Limits, grade_notebook
-from tests.helpers import ASSIGNMENT, ROOT, SOLUTION_NB, computed_once, mutate, read_nb, write_nb
+from tests.helpers import ASSIGNMENT, ROOT, SOLUTION_NB, computed_once, read_nb, write_nb
 from tests.hostile.cases import CASES, FULL, SLEEP_MARK
 
 pytestmark = pytest.mark.xdist_group("hostile")  # and the gradings are shared across workers (computed_once)

@@ -12,7 +12,6 @@ processes, the network), patch (monkeypatching), numbers (NaN, inf, odd arrays),
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable

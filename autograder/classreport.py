@@ -20,9 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import math
-import os
 import statistics
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -489,19 +487,6 @@ def write_class_report(out_dir, results, items, *, sandbox_kind: str, seconds: f
     out_dir.mkdir(parents=True, exist_ok=True)
     page = render_class_report(results, items, sandbox_kind=sandbox_kind, seconds=seconds, seed=seed,
                                resumed=resumed)
-    target = out_dir / REPORT_NAME
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{REPORT_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(page)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
+    from autograder.reports import write_atomic
+
+    return write_atomic(out_dir / REPORT_NAME, page)

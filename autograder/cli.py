@@ -117,9 +117,8 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     submissions = [(s, p) for s, p in submissions if s not in done]
     items = [i for i in registry.items(assignment) if not only or i.id in only or i.grade_id in only]
     console, bar, task = _progress(len(submissions), progress)
-    store = Reuse() if submissions and (len(submissions) >= REUSE_FROM if reuse is None else reuse) else None
-    if executor == "ray":
-        store = None
+    local = executor == "local"  # verdict reuse is local-only
+    store = Reuse() if local and submissions and (len(submissions) >= REUSE_FROM if reuse is None else reuse) else None
     if store is not None:
         def reference(job):
             try:
@@ -171,7 +170,7 @@ def grade_class(submissions, assignment, out_dir, seed, jobs, limits, progress=T
     from autograder.classreport import write_class_report
     from autograder.runner import sandbox_for
 
-    kind = sandbox_for(limits).kind if executor == "local" else f"{limits.sandbox} (on the Ray nodes)"
+    kind = sandbox_for(limits).kind if local else f"{limits.sandbox} (on the Ray nodes)"
     write_class_report(out_dir, results, items, sandbox_kind=kind, seconds=time.time() - t0,
                        seed=seed, resumed=len(done))
     if progress:

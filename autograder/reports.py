@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import io
 import os
+import tempfile
 from pathlib import Path
 
 from autograder.results import NOT_GRADED, NOT_GRADED_MESSAGE, SubmissionResult
@@ -77,13 +79,25 @@ def _safe_name(student: str) -> str:
 RECORD = "grading.json"  # the full result and the key of what was graded: written last, it marks the student done
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def write_atomic(path: Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file in the same folder and `os.replace`: a reader (or a run
+    killed meanwhile) sees the old file or the new one, never half of one, and no temporary file is left."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
 
 
 def write_student(out_dir: Path, result: SubmissionResult, key: str | None = None) -> Path:
@@ -92,10 +106,10 @@ def write_student(out_dir: Path, result: SubmissionResult, key: str | None = Non
     folder = Path(out_dir) / _safe_name(result.student)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RECORD).unlink(missing_ok=True)  # not done until everything below is written
-    _write_atomic(folder / "results.json", json.dumps(results_json(result), indent=2, ensure_ascii=False))
-    _write_atomic(folder / "feedback.md", feedback_text(result))
+    write_atomic(folder / "results.json", json.dumps(results_json(result), indent=2, ensure_ascii=False))
+    write_atomic(folder / "feedback.md", feedback_text(result))
     if key is not None:
-        _write_atomic(folder / RECORD, json.dumps({"key": key, "result": result.to_json()}, ensure_ascii=False))
+        write_atomic(folder / RECORD, json.dumps({"key": key, "result": result.to_json()}, ensure_ascii=False))
     return folder
 
 
@@ -114,20 +128,17 @@ def read_done(out_dir: Path, student: str, key: str) -> SubmissionResult | None:
 
 
 def write_grades_csv(out_dir: Path, results: list[SubmissionResult]) -> Path:
-    path = Path(out_dir) / "grades.csv"
-    tmp = path.with_name(".grades.csv.tmp")
     item_ids = []
     for r in results:
         for i in r.items:
             if i.item_id not in item_ids:
                 item_ids.append(i.item_id)
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["student", "assignment", *[i.split("/", 1)[1] for i in item_ids], "total", "max", "notes"])
-        for r in sorted(results, key=lambda r: r.student):
-            by = r.by_item()
-            notes = r.notes + [f"{NOT_GRADED.upper()} {i.item_id.split('/', 1)[-1]}: {i.internal_error}" for i in r.not_graded]
-            writer.writerow([r.student, r.assignment, *[by[i].score_text() if i in by else "" for i in item_ids],
-                             f"{r.score:g}" if r.complete else NOT_GRADED, f"{r.max_score:g}", " | ".join(notes)])
-    os.replace(tmp, path)
-    return path
+    fh = io.StringIO()
+    writer = csv.writer(fh)
+    writer.writerow(["student", "assignment", *[i.split("/", 1)[1] for i in item_ids], "total", "max", "notes"])
+    for r in sorted(results, key=lambda r: r.student):
+        by = r.by_item()
+        notes = r.notes + [f"{NOT_GRADED.upper()} {i.item_id.split('/', 1)[-1]}: {i.internal_error}" for i in r.not_graded]
+        writer.writerow([r.student, r.assignment, *[by[i].score_text() if i in by else "" for i in item_ids],
+                         f"{r.score:g}" if r.complete else NOT_GRADED, f"{r.max_score:g}", " | ".join(notes)])
+    return write_atomic(Path(out_dir) / "grades.csv", fh.getvalue())

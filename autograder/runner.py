@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from autograder import notebook, probing, sandbox
+from autograder import notebook, probing, sandbox, warm
 from autograder.notebook import GRADING_LOCK
 from autograder.item import DEFAULT_BACKEND
 from autograder.registry import DEFAULT_SEED, Item, item_seed, items as registry_items
@@ -53,6 +53,7 @@ class Limits:
     processes: int = 64  # processes a worker may run at once (the watchdog's count)
     tmp_mb: int = 1024  # the sandbox's private /tmp
     done_grace_s: float = 5.0  # a worker that says it is done gets this long to exit, then it is killed
+    warm: bool = True  # fork each job from a warm worker that has imported Keras once (autograder.warm)
 
     def budget(self, items: list[Item]) -> float:
         """The submission's hard budget: the start-up and all cells together get one setup timeout, and every item
@@ -141,28 +142,35 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
     counts only when it is ahead of the last one seen (cells in order, then items in order, then done), so a worker
     cannot restart a timer by rewriting the file. `deadline` (time.monotonic()) is the submission's hard budget."""
     names = {c.grade_id: c.label for c in cells if c.label}  # the cells the student added
-    job_dir.mkdir(parents=True, exist_ok=True)
-    job_dir.chmod(0o700)
-    (job_dir / "out").mkdir(exist_ok=True)
-    (job_dir / "cells.json").unlink(missing_ok=True)
     job = {"cells": [{"grade_id": c.grade_id, "source": c.source} for c in cells],
            "items": [i.id for i in batch], "seed": seed, "first_index": first_index, "trace": trace}
-    (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
     box = sandbox_for(limits)
+    env = _worker_env(limits, backend)
+    zygote = warm.POOL.acquire(box, env, limits) if limits.warm else None  # before the clocks start
+    if zygote is not None:
+        outcome, lost = _watch(lambda fd: _Warm(zygote, job_dir, job, fd), cells, batch, names, limits, deadline)
+        if not lost:
+            return outcome
+        # the job killed its warm worker (kill(-1), its parent...): graded again in a fresh worker, where the same
+        # code meets what it would have met without warm workers
+    return _watch(lambda fd: _Fresh(box, job_dir, job, env, limits, fd), cells, batch, names, limits, deadline)[0]
+
+
+def _watch(start, cells, batch: list[Item], names: dict, limits: Limits, deadline: float):
+    """Start a job (`start(status write fd)`) and keep its clocks. Returns ((outcome, phase, where, detail), lost)
+    with lost True when a warm worker died under the job before it could say how the job ended."""
     read_fd, write_fd = os.pipe()
     os.set_blocking(read_fd, False)
-    launch = box.launch(job_dir, _worker_env(limits, backend), limits.tmp_mb, write_fd)
+    try:
+        proc = start(write_fd)
+    except BaseException:
+        os.close(read_fd)
+        raise
     steps = [("start", "")] + [("cell", c.grade_id) for c in cells] + [("item", i.id) for i in batch] + [("done", "")]
     rank = {step: n for n, step in enumerate(steps)}
     limit_of = {("item", i.id): i.timeout_s * limits.item_timeout_scale for i in batch}
     memory_of = {i.id: i.memory_mb for i in batch}  # an item's declared budget, within the run's --memory-mb
     seen: dict[int, float] = {}
-    try:
-        proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,),
-                                preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
-    finally:
-        os.close(write_fd)
     at, since, pending = 0, time.monotonic(), b""
     try:
         while True:
@@ -175,31 +183,98 @@ def _run_worker(job_dir: Path, cells, batch: list[Item], first_index: int, seed:
                     at, since = n, now
             phase, where = steps[at]
             if code is not None:
+                if getattr(proc, "lost", False):
+                    return None, True
                 if phase == "done" and code == 0:
-                    return "done", phase, "", ""
+                    return ("done", phase, "", ""), False
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                return "crash", phase, where, f"the grading process ended ({how}) while running {_where(phase, where, names)}"
+                return ("crash", phase, where, f"the grading process ended ({how}) while running "
+                                               f"{_where(phase, where, names)}"), False
             if phase == "done":
                 if now - since > limits.done_grace_s:  # it said it was done but lives on: what it wrote stands
-                    return "done", phase, "", ""
+                    return ("done", phase, "", ""), False
             elif now > deadline:
-                return "budget", phase, where, (f"the submission used up its time budget while running "
-                                                 f"{_where(phase, where, names)}; the checks not yet run were skipped")
+                return ("budget", phase, where, (f"the submission used up its time budget while running "
+                                                 f"{_where(phase, where, names)}; the checks not yet run were skipped")), False
             elif phase in ("start", "cell") and now - since > limits.setup_timeout_s:
-                return "timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running {_where(phase, where, names)} (an infinite loop?)"
+                return ("timeout", phase, where, f"timed out after {limits.setup_timeout_s:.0f} s while running "
+                                                 f"{_where(phase, where, names)} (an infinite loop?)"), False
             elif phase == "item" and now - since > limit_of[(phase, where)]:
-                return "timeout", phase, where, f"the check of {where} timed out after {limit_of[(phase, where)]:.0f} s (an infinite loop, or code far too slow?)"
-            rss, count = _tree(proc, seen)
+                return ("timeout", phase, where, f"the check of {where} timed out after {limit_of[(phase, where)]:.0f} s "
+                                                 "(an infinite loop, or code far too slow?)"), False
+            rss, count = proc.tree(seen)
             memory = min(limits.memory_mb, memory_of.get(where, limits.memory_mb)) if phase == "item" else limits.memory_mb
             if rss > memory:
-                return "memory", phase, where, f"used more than {memory} MB of memory while running {_where(phase, where, names)}"
-            if count > limits.processes + 2:  # bwrap's two processes are not the submission's
-                return "processes", phase, where, (f"started more than {limits.processes} processes while running "
-                                                    f"{_where(phase, where, names)}")
-            time.sleep(0.1)
+                return ("memory", phase, where, f"used more than {memory} MB of memory while running "
+                                                f"{_where(phase, where, names)}"), False
+            if count > limits.processes:
+                return ("processes", phase, where, (f"started more than {limits.processes} processes while running "
+                                                    f"{_where(phase, where, names)}")), False
+            time.sleep(0.05)
     finally:
-        _kill(proc, seen)  # always: also reaches processes the submission started, in any session
+        proc.end(seen)  # always: also reaches processes the submission started, in any session
         os.close(read_fd)
+
+
+class _Fresh:
+    """A job in a fresh worker process (its own sandbox), started here."""
+
+    def __init__(self, box, job_dir: Path, job: dict, env: dict, limits: Limits, write_fd: int):
+        if job_dir.exists():  # what a warm attempt left
+            warm.remove(job_dir)
+        job_dir.mkdir(parents=True)
+        job_dir.chmod(0o700)
+        (job_dir / "out").mkdir()
+        (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        launch = box.launch(job_dir, env, limits.tmp_mb, write_fd)
+        self.own = 2 if box.isolated else 0  # bwrap's two processes are not the submission's
+        try:
+            self.proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,),
+                                         preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
+        finally:
+            os.close(write_fd)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def tree(self, seen: dict[int, float]) -> tuple[float, int]:
+        rss, count = _tree(self.proc, seen)
+        return rss, max(0, count - self.own)
+
+    def end(self, seen: dict[int, float]) -> None:
+        _kill(self.proc, seen)
+
+
+class _Warm:
+    """A job forked by a warm worker (autograder.warm); its folder is moved to `job_dir` when it ends."""
+
+    def __init__(self, zygote: warm.Zygote, job_dir: Path, job: dict, write_fd: int):
+        if job_dir.exists():
+            warm.remove(job_dir)
+        self.zygote, self.job_dir = zygote, job_dir
+        try:
+            self.work = zygote.start(job, write_fd)
+        except OSError:
+            zygote.close()
+            warm.POOL.release(zygote)
+            raise
+
+    def poll(self) -> int | None:
+        return self.zygote.poll()
+
+    @property
+    def lost(self) -> bool:
+        return self.zygote.lost
+
+    def tree(self, seen: dict[int, float]) -> tuple[float, int]:
+        return self.zygote.tree(seen)
+
+    def end(self, seen: dict[int, float]) -> None:
+        try:
+            self.zygote.end_job(seen, self.work, self.job_dir)
+        finally:
+            warm.POOL.release(self.zygote)
 
 
 def _steps(fd: int, pending: bytes) -> tuple[bytes, list[tuple]]:

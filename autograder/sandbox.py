@@ -131,11 +131,12 @@ class ProcessSandbox:
     kind = "process"
     isolated = False
 
-    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int) -> Launch:
+    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int, zygote: bool = False) -> Launch:
+        """The worker's command line; with `zygote`, a warm worker whose control socket is `status_fd`."""
         code, _ = staged_code()
         env = {**env, "PYTHONPATH": str(code)}
-        return Launch([sys.executable, "-m", "autograder.worker", str(job_dir), str(status_fd)], env, str(job_dir),
-                      str(job_dir))
+        args = ["--zygote", str(status_fd)] if zygote else [str(job_dir), str(status_fd)]
+        return Launch([sys.executable, "-m", "autograder.worker", *args], env, str(job_dir), str(job_dir))
 
     def preexec(self, address_space_mb: int, file_mb: int):
         return _rlimits(address_space_mb, file_mb)
@@ -157,7 +158,9 @@ class BwrapSandbox:
     def __init__(self, bwrap: str):
         self.bwrap = bwrap
 
-    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int) -> Launch:
+    def launch(self, job_dir: Path, env: dict[str, str], tmp_mb: int, status_fd: int, zygote: bool = False) -> Launch:
+        """The worker's command line; with `zygote`, a warm worker (its own sandbox, for one job at a time) whose
+        control socket is `status_fd` and whose jobs are folders under `job_dir`."""
         code, _ = staged_code()
         # the private /tmp, /proc and /dev first: a later bind (a virtualenv under /tmp, say) lands inside them
         # instead of being hidden by them
@@ -186,7 +189,8 @@ class BwrapSandbox:
                   "PATH": "/usr/bin:/bin"}
         for key, value in sorted(inside.items()):
             argv += ["--setenv", key, value]
-        argv += [sys.executable, "-m", "autograder.worker", JOB_MOUNT, str(status_fd)]
+        args = ["--zygote", str(status_fd), "--isolated"] if zygote else [JOB_MOUNT, str(status_fd)]
+        argv += [sys.executable, "-m", "autograder.worker", *args]
         return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, str(job_dir), JOB_MOUNT)
 
     def preexec(self, address_space_mb: int, file_mb: int):

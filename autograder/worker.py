@@ -18,7 +18,8 @@ import sys
 
 # grader-only modules: never staged into a sandbox (autograder.sandbox), and refused to a submission's imports
 GRADER_ONLY = ("autograder.oracles", "autograder.checks.credit", "autograder.runner", "autograder.reports",
-               "autograder.gradebook", "autograder.cli", "autograder.sandbox", "autograder.classreport")
+               "autograder.gradebook", "autograder.cli", "autograder.sandbox", "autograder.classreport", "autograder.warm",
+               "autograder.distributed", "autograder.nbgrader_hooks")
 
 
 def grader_only(module: str) -> bool:
@@ -148,6 +149,160 @@ def main(job_dir: str, status_fd: str) -> int:
     return 0
 
 
+# ---- the warm worker (autograder.warm) -----------------------------------------------------------
+
+def _preload() -> None:
+    """What every job imports, loaded once in the zygote: Keras and its backend, the probes of every assignment."""
+    import importlib
+    import pkgutil
+
+    import numpy  # noqa: F401
+    import seqlab  # noqa: F401  (quiet TF)
+    import keras  # noqa: F401
+
+    from autograder import assignments, probing, scratch  # noqa: F401
+    from autograder import registry  # noqa: F401
+    from autograder.reuse import TracingNamespace  # noqa: F401
+
+    transform("x = 1")  # IPython's input transformer
+    for info in pkgutil.iter_modules(assignments.__path__):
+        for module in ("items", "probes"):
+            try:
+                importlib.import_module(f"autograder.assignments.{info.name}.{module}")
+            except ImportError:
+                pass
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: a job (same uid) cannot ptrace the zygote or open its /proc/<pid>/mem or fds."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass
+
+
+def _sweep(isolated: bool) -> bool:
+    """After a job, in a sandbox of its own: kill whatever the job left running (every process but pid 1, the
+    sandbox's init, and the zygote) and empty the private /tmp and /dev/shm. True when the sandbox is clean."""
+    if not isolated:
+        return True  # the process sandbox: the runner kills the job's processes; /tmp is the machine's
+    import shutil
+    import signal
+    import time
+
+    me, clean = os.getpid(), False
+    until = time.monotonic() + 5
+    while time.monotonic() < until:
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            clean = True
+            break
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.02)
+    for root in ("/tmp", "/dev/shm"):
+        try:
+            os.chmod(root, 0o1777)
+        except OSError:
+            pass
+        for dirpath, dirnames, _ in os.walk(root):
+            for d in dirnames:
+                try:
+                    os.chmod(os.path.join(dirpath, d), 0o700)
+                except OSError:
+                    pass
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                clean = False
+    return clean
+
+
+def zygote(control_fd: str, isolated: bool) -> int:
+    """A warm worker: import everything a job needs once, then fork a child per job (autograder.warm).
+
+    The runner sends each job on the control socket (a SOCK_SEQPACKET): {"job": folder} with the job's status pipe
+    as an attached fd. The child runs `main` on it; the zygote waits for it, cleans up (`_sweep`) and answers
+    {"exit": status, "clean": bool}. The first message is {"ready": True} or {"refused": why}."""
+    import socket
+
+    sock = socket.socket(fileno=int(control_fd))
+    start = os.getcwd()  # the slot of job folders: never a place to import from
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != start]
+    os.chdir("/")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    _not_dumpable()
+    try:
+        _preload()
+    except BaseException as exc:  # noqa: BLE001 - told to the runner, which falls back to fresh workers
+        sock.send(json.dumps({"refused": f"{type(exc).__name__}: {exc}"[:500]}).encode())
+        return 1
+    if _threads() != 1:  # fork() copies only the calling thread: a lock held by another would hang the child
+        sock.send(json.dumps({"refused": f"{_threads()} threads after the imports"}).encode())
+        return 1
+    sock.send(json.dumps({"ready": True}).encode())
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 65536, 1)
+        except OSError:
+            return 0
+        if not msg:
+            return 0  # the runner is gone
+        try:
+            job = json.loads(msg)["job"]
+            status_fd = fds[0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:  # the job: nothing of the zygote's control channel stays open in it
+            code = 70
+            try:
+                sock.close()
+                os.setsid()
+                os.chdir(job)
+                sys.argv[1:] = [job, str(status_fd)]  # as a fresh worker's
+                code = main(job, str(status_fd))
+            finally:
+                os._exit(code)
+        os.close(status_fd)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        clean = _sweep(isolated)
+        try:
+            sock.send(json.dumps({"exit": code, "clean": clean}).encode())
+        except OSError:
+            return 0
+        if not clean:
+            return 1
+
+
 if __name__ == "__main__":
-    code = main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--zygote":
+        code = zygote(sys.argv[2], "--isolated" in sys.argv[3:])
+    else:
+        code = main(sys.argv[1], sys.argv[2])
     os._exit(code)  # skip interpreter teardown (TF threads can make it slow)

@@ -188,11 +188,14 @@ def bi_case(seed: int) -> dict:
     return dict(x=x, mask=mask, fw=_weights(rng, "lstm"), bw=_weights(rng, "lstm"))
 
 
-ADD_T = 50
+# The calibrated run (tests/test_calibration.py): at length 30 an LSTM of 32 units reaches a test MSE of ~0.001-0.002 in
+# 500 steps and a simple RNN of the same size stays at the mean (~0.14-0.18) on every seed tried; at length 50 a
+# similar separation took 800 steps (twice the grading time).
+ADD_T = 30
 ADD_UNITS = 32
-ADD_STEPS = 800
+ADD_STEPS = 500
 ADD_BATCH = 64
-ADD_CHUNKS = 16  # loss recorded once per chunk of ADD_STEPS / ADD_CHUNKS steps
+ADD_CHUNKS = 10  # loss recorded once per chunk of ADD_STEPS / ADD_CHUNKS steps
 ADD_LR = 1e-2
 ADD_PASS_MSE = 0.02  # the variance of the target is 1/6 ~ 0.167: predicting the mean gives that
 ADD_PARTIAL_MSE = 0.06

@@ -1,4 +1,5 @@
 """Student-facing messages of 01_rnn_lstm's judges (what was expected, and where to look)."""
+from .cases import ADD_STEPS, ADD_T, ADD_UNITS
 
 SERIALIZATION_CELL = ("get_config() must include `units` (chain to super().get_config()) so that from_config and a "
                       ".keras save/load rebuild the same cell")
@@ -61,6 +62,7 @@ ADD_SEEDING = ("the same seed must give the same data and another seed other dat
                "np.random.default_rng(seed)")
 ADD_SLOW = ("after the calibrated run the test MSE is {value:.4f} (full credit at <= {pass_at}); the model learns "
             "slowly: read the RNN's final output directly with one Dense(1)")
-ADD_FAIL = ("after the calibrated run (LSTM with 32 units, 800 steps) the test MSE is {value:.4f}; predicting the "
+ADD_FAIL = (f"after the calibrated run (LSTM with {ADD_UNITS} units, {ADD_STEPS} steps at length {ADD_T}) the test "
+            "MSE is {value:.4f}; predicting the "
             "mean gives ~0.167 and full credit needs <= {pass_at}. Check that the model is RNN(cell) -> Dense(1) "
             "with a linear output and that the inputs reach the RNN unchanged")

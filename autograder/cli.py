@@ -249,6 +249,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="where student code runs: bwrap (bubblewrap: new namespaces, only its job folder writable, "
                         "the grader's files invisible), process (a plain child process: for trusted notebooks only), "
                         "auto (bwrap when it works here, default)")
+    g.add_argument("--warm", action=argparse.BooleanOptionalAction, default=True,
+                   help="fork each submission's worker from a warm one that has imported Keras once, in a sandbox of "
+                        "its own (default); --no-warm starts a fresh worker per submission (the same grades, slower)")
     g.add_argument("--only", action="append", metavar="GRADE_ID",
                    help="grade only this item (repeat, or separate with commas)")
     g.add_argument("--gradebook", metavar="DB_URL",
@@ -309,7 +312,7 @@ def _grade(args) -> int:
     if box.kind == "process":
         print(f"WARNING: {sandbox.PROCESS_WARNING}", file=sys.stderr)
     limits = Limits(setup_timeout_s=args.setup_timeout, item_timeout_scale=args.timeout_scale, memory_mb=args.memory_mb,
-                    sandbox=box.kind, budget_s=args.budget)
+                    sandbox=box.kind, budget_s=args.budget, warm=args.warm)
     t0 = time.time()
     stats: dict = {}
     from autograder.distributed import RayUnavailable

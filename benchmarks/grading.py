@@ -54,8 +54,12 @@ def bench(assignment: str, n: int, jobs: list[int], tmp: Path) -> bool:
         results = grade_class(list(subs.items()), assignment, tmp / f"out-{j}", seed=20261123, jobs=j, limits=Limits(),
                               progress=False, regrade=True)
         t_runner = time.time() - t0
-        same = all({i.item_id.split("/", 1)[1]: i.score for i in r.items} == nb_scores[r.student] for r in results)
+        differ = {r.student: (nb_scores[r.student], {i.item_id.split("/", 1)[1]: i.score for i in r.items})
+                  for r in results if {i.item_id.split("/", 1)[1]: i.score for i in r.items} != nb_scores[r.student]}
+        same = not differ
         same_all &= same
+        for student, (nb, ours) in differ.items():
+            print(f"  {student}: nbgrader {nb} / runner {ours}")
         print(f"python -m autograder grade (--jobs {j})  : {t_runner:7.1f} s total, {t_runner / n:6.1f} s/submission, "
               f"{60 * n / t_runner:.1f} submissions/min, {t_nbgrader / t_runner:.2f}x nbgrader, same points: {same}")
     return same_all

@@ -272,6 +272,19 @@ CASES: list[Case] = [
     Case("patch_convert_to_numpy", "patch", lambda t: prepend(starter(), "rnn_cell_code",
                                                               "import keras, numpy as np\nkeras.ops.convert_to_numpy = lambda x: np.zeros((2, 3))\n"),
          {"rnn_cell": 0}, ("NotImplementedError",)),
+    # a model that cannot learn the sums (a sigmoid output stays below 1) with Model.predict patched to answer the
+    # targets: the judge rebuilds the trained model from its config and weights and predicts in its own process.
+    # 'model' (0.5) and 'learns the adding problem' (1.5) are lost, the data checks (4 x 0.25) hold
+    Case("patch_predict", "patch", lambda t: append(mutate(solution(), "long_term_dependency_code",
+                                                           "outputs = keras.layers.Dense(1)(h)",
+                                                           'outputs = keras.layers.Dense(1, activation="sigmoid")(h)'),
+                                                    "long_term_dependency_code",
+                                                    "import keras, numpy as _np\n"
+                                                    "def _answer(self, x, *args, **kwargs):\n"
+                                                    "    x = _np.asarray(x)\n"
+                                                    "    return (x[:, :, 0] * x[:, :, 1]).sum(axis=1, keepdims=True)\n"
+                                                    "keras.Model.predict = _answer\n"),
+         {"long_term_dependency": 1.0}, ("predicting the mean",)),
     Case("grading_detection", "patch", lambda t: mutate(solution(), "rnn_cell_code", RNN_RETURN,
                                                         "        if seqlab.grading():\n            h = h * 0.0\n" + RNN_RETURN),
          # graded as it runs while grading: zeros. Interface, shape, symbolic use and serialization (0.25 each) hold;

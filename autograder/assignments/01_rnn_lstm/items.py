@@ -57,6 +57,6 @@ ITEMS = [
          needs=("adding_problem", "build_adding_model"), probe_fn="long_term_dependency",
          judge_fn="long_term_dependency",
          record={"data/dtypes": STRS, "data/*": ARRAY, "model/out": SHAPE, "model/cell_weights": INTS,
-                 "model/model_weights": INTS, "model/outputs": ARRAY, "model/final_h": ARRAY, "train/losses": ARRAY, "train/pred": ARRAY},
+                 "model/model_weights": INTS, "model/outputs": ARRAY, "model/final_h": ARRAY, "train/losses": ARRAY, "train/weights/n": INT, "train/weights/*": ARRAY, "train/config": ARRAY},
          refuses=SEQUENCE_LAYERS, allows=(L + "RNN", L + "Dense"), trains=True, timeout_s=240, memory_mb=2048),
 ]

@@ -231,6 +231,12 @@ def long_term_dependency(p, seed):
         return
     with p.step("train"):
         losses, model = train_adding(build, keras.layers.LSTMCell(ADD_UNITS), seed)
-        x_test, _ = adding_data(500, ADD_T, seed + 7)
         p.put("train/losses", np.asarray(losses))
-        p.put("train/pred", model.predict(x_test, batch_size=250, verbose=0))
+        # the trained model as data (its weights, and its Keras config when it has one): the judge rebuilds it
+        # and computes the test predictions in the grading process, where no submission code runs
+        _put_outputs(p, "train/weights", model.get_weights(), n=16)
+        try:
+            config = model.to_json().encode()
+        except Exception:  # noqa: BLE001 - a subclassed model has no config: the judge uses the weights alone
+            config = b""
+        p.put("train/config", np.frombuffer(config, np.uint8))

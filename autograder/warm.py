@@ -33,11 +33,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 
 EXIT_WAIT_S = 10.0  # after the runner kills a job: how long the zygote has to report it gone and clean
+MAX_IDLE = 2  # idle warm workers kept (each holds ~0.7 GB: Python, TensorFlow, Keras); the oldest goes first
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqlab-warm")
 
 
 class ZygoteError(RuntimeError):
@@ -74,10 +77,12 @@ class Zygote:
         self.broken = self.lost = False
         self.exit: dict | None = None
         try:
-            self.proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         pass_fds=(theirs.fileno(),),
-                                         preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
+            # started from the pool's own thread: bwrap --die-with-parent follows the thread that started it, and a
+            # grading thread ends with its class run while the warm worker is meant to serve the next one
+            self.proc = _SPAWNER.submit(subprocess.Popen, launch.argv, cwd=launch.cwd, env=launch.env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        pass_fds=(theirs.fileno(),),
+                                        preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb)).result()
         except OSError as exc:
             self._remove_slot()
             raise ZygoteError(f"could not start: {exc}") from exc
@@ -274,11 +279,19 @@ class Pool:
         return z
 
     def release(self, z: Zygote) -> None:
+        evicted = []
         with self.lock:
             if z.alive():
                 self.idle.setdefault(z.key, []).append(z)
+                z.idle_since = time.monotonic()
+                idle = sorted((y for ys in self.idle.values() for y in ys), key=lambda y: y.idle_since)
+                for old in idle[:max(0, len(idle) - MAX_IDLE)]:
+                    self.idle[old.key].remove(old)
+                    evicted.append(old)
             else:
-                z.close()
+                evicted.append(z)
+        for old in evicted:
+            old.close()
 
     def shutdown(self) -> None:
         with self.lock:

@@ -254,6 +254,12 @@ CASES: list[Case] = [
                                                        "import os, signal\nfor _pid in (os.getppid(), 1):\n    try:\n        os.kill(_pid, signal.SIGKILL)\n"
                                                        "    except OSError:\n        pass\n"),
          {"rnn_cell": FULL}, bwrap_only=True),
+    # a warm worker's job stopping its parent (the warm worker; a fresh worker's parent is the sandbox's init, which
+    # ignores it): the job's results stand, the stopped warm worker is discarded
+    Case("stop_the_parent", "escape", lambda t: append(solution(), "rnn_cell_code",
+                                                       "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGSTOP)\n"
+                                                       "except OSError:\n    pass\n"),
+         {"rnn_cell": FULL, "gru_cell": FULL}, bwrap_only=True),
     # kill(-1) reaches every process the sender may signal but itself and its PID namespace's init: none
     Case("kill_everything", "escape", lambda t: append(solution(), "gru_cell_code", "import os, signal\nos.kill(-1, signal.SIGKILL)"),
          {"rnn_cell": FULL, "gru_cell": FULL}, ("gru_cell_code' raised ProcessLookupError",), bwrap_only=True),

@@ -190,12 +190,78 @@ def _not_dumpable() -> None:
         pass
 
 
-def _sweep(isolated: bool) -> bool:
+SCRATCH = ("/tmp", "/dev/shm")  # what a job may write besides its folder: emptied between jobs
+
+
+def _snapshot() -> dict[str, int]:
+    """{path: mode} of what the sandbox itself put under SCRATCH before any job ran (the folders bwrap made for
+    binds under /tmp: a virtualenv under /tmp, say), not descending into mount points."""
+    found = {}
+    for root in SCRATCH:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    found[path] = os.lstat(path).st_mode & 0o7777
+                except OSError:
+                    pass
+            dirnames[:] = [d for d in dirnames if not os.path.ismount(os.path.join(dirpath, d))]
+    return found
+
+
+def _clear(baseline: dict[str, int]) -> bool:
+    """Delete what a job wrote under SCRATCH (everything not in `baseline`), restore the modes of what is, and never
+    enter a mount point. True when nothing was left."""
+    import shutil
+
+    clean = True
+    for root in SCRATCH:
+        try:
+            os.chmod(root, 0o1777)
+        except OSError:
+            pass
+        for dirpath, dirnames, filenames in os.walk(root):
+            keep = []
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                if path in baseline:
+                    if name in dirnames and not os.path.ismount(path):
+                        keep.append(name)
+                    continue
+                try:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        for sub, subdirs, _ in os.walk(path):  # a folder the job made unreadable first
+                            os.chmod(sub, 0o700)
+                            for d in subdirs:
+                                try:
+                                    os.chmod(os.path.join(sub, d), 0o700)
+                                except OSError:
+                                    pass
+                        shutil.rmtree(path)
+                    else:
+                        os.unlink(path)
+                except OSError:
+                    clean = False
+            for name in keep:
+                try:
+                    os.chmod(os.path.join(dirpath, name), 0o700)  # readable again to walk it
+                except OSError:
+                    pass
+            dirnames[:] = keep
+    for path, mode in baseline.items():
+        try:
+            if not os.path.islink(path) and not os.path.ismount(path):
+                os.chmod(path, mode)
+        except OSError:
+            pass
+    return clean
+
+
+def _sweep(isolated: bool, baseline: dict[str, int]) -> bool:
     """After a job, in a sandbox of its own: kill whatever the job left running (every process but pid 1, the
     sandbox's init, and the zygote) and empty the private /tmp and /dev/shm. True when the sandbox is clean."""
     if not isolated:
         return True  # the process sandbox: the runner kills the job's processes; /tmp is the machine's
-    import shutil
     import signal
     import time
 
@@ -212,31 +278,7 @@ def _sweep(isolated: bool) -> bool:
             except OSError:
                 pass
         time.sleep(0.02)
-    for root in ("/tmp", "/dev/shm"):
-        try:
-            os.chmod(root, 0o1777)
-        except OSError:
-            pass
-        for dirpath, dirnames, _ in os.walk(root):
-            for d in dirnames:
-                try:
-                    os.chmod(os.path.join(dirpath, d), 0o700)
-                except OSError:
-                    pass
-        try:
-            names = os.listdir(root)
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(root, name)
-            try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path)
-                else:
-                    os.unlink(path)
-            except OSError:
-                clean = False
-    return clean
+    return _clear(baseline) and clean
 
 
 def zygote(control_fd: str, isolated: bool) -> int:
@@ -262,6 +304,7 @@ def zygote(control_fd: str, isolated: bool) -> int:
     if _threads() != 1:  # fork() copies only the calling thread: a lock held by another would hang the child
         sock.send(json.dumps({"refused": f"{_threads()} threads after the imports"}).encode())
         return 1
+    baseline = _snapshot() if isolated else {}
     sock.send(json.dumps({"ready": True}).encode())
     while True:
         try:
@@ -291,7 +334,7 @@ def zygote(control_fd: str, isolated: bool) -> int:
         os.close(status_fd)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
-        clean = _sweep(isolated)
+        clean = _sweep(isolated, baseline)
         try:
             sock.send(json.dumps({"exit": code, "clean": clean}).encode())
         except OSError:

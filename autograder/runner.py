@@ -86,13 +86,7 @@ def _kill(proc: subprocess.Popen, seen: dict[int, float] | None = None) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    for pid, created in (seen or {}).items():
-        try:
-            p = psutil.Process(pid)
-            if p.create_time() == created:
-                p.kill()
-        except psutil.Error:
-            pass
+    warm.kill_pids(seen or {})
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:

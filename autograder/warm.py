@@ -54,7 +54,18 @@ def _children(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _kill_pids(pids: dict[int, float]) -> None:
+def _created(procs: list[psutil.Process]) -> dict[int, float]:
+    found = {}
+    for p in procs:
+        try:
+            found[p.pid] = p.create_time()
+        except psutil.Error:
+            pass
+    return found
+
+
+def kill_pids(pids: dict[int, float]) -> None:
+    """Kill each process still running with its recorded create time (a recycled pid is left alone)."""
     for pid, created in pids.items():
         try:
             p = psutil.Process(pid)
@@ -94,12 +105,7 @@ class Zygote:
             why = (first or {}).get("refused") or "no answer"
             raise ZygoteError(f"the warm worker did not start: {why}")
         # the sandbox's own processes (bwrap's init, the zygote): never a job's, never killed between jobs
-        self.base = {self.proc.pid: 0.0}
-        for p in _children(self.proc.pid):
-            try:
-                self.base[p.pid] = p.create_time()
-            except psutil.Error:
-                pass
+        self.base = {self.proc.pid: 0.0, **_created(_children(self.proc.pid))}
 
     # ---- the control channel ----
     def _receive(self, timeout: float) -> dict | None:
@@ -187,7 +193,7 @@ class Zygote:
         for _ in range(3):
             self.tree(seen)
             leftover = {pid: t for pid, t in seen.items() if self.base.get(pid) != t}
-            _kill_pids(leftover)
+            kill_pids(leftover)
             if self.poll() is not None:
                 break
             until = time.monotonic() + EXIT_WAIT_S / 3
@@ -216,7 +222,7 @@ class Zygote:
         except (ProcessLookupError, PermissionError, AttributeError):
             pass
         if hasattr(self, "proc"):
-            _kill_pids({p.pid: p.create_time() for p in _children(self.proc.pid) if p.is_running()})
+            kill_pids(_created(_children(self.proc.pid)))
             try:
                 self.proc.kill()
                 self.proc.wait(timeout=10)

@@ -160,6 +160,8 @@ def _watch(start, cells, batch: list[Item], names: dict, limits: Limits, deadlin
     except BaseException:
         os.close(read_fd)
         raise
+    finally:
+        os.close(write_fd)  # the worker (or the warm worker, through SCM_RIGHTS) holds its own copy now
     steps = [("start", "")] + [("cell", c.grade_id) for c in cells] + [("item", i.id) for i in batch] + [("done", "")]
     rank = {step: n for n, step in enumerate(steps)}
     limit_of = {("item", i.id): i.timeout_s * limits.item_timeout_scale for i in batch}
@@ -222,12 +224,9 @@ class _Fresh:
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
         launch = box.launch(job_dir, env, limits.tmp_mb, write_fd)
         self.own = 2 if box.isolated else 0  # bwrap's two processes are not the submission's
-        try:
-            self.proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,),
-                                         preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
-        finally:
-            os.close(write_fd)
+        self.proc = subprocess.Popen(launch.argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,),
+                                     preexec_fn=box.preexec(limits.address_space_mb, limits.output_mb))
 
     def poll(self) -> int | None:
         return self.proc.poll()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 
 import psutil
@@ -63,3 +64,14 @@ def test_warm_and_fresh_workers_give_the_same_grades(tmp_path):
                      for i in graded[w].items] for w in (False, True))
     assert fresh == warm_ and graded[True].notes == graded[False].notes
     assert sum(i.score for i in graded[True].items) < 8.0  # the mutant loses points: the comparison is not vacuous
+
+
+def test_grading_leaks_no_file_descriptor(tmp_path):
+    """Each job's status pipe is closed on the grader's side whichever worker ran it (a leak is one fd per job:
+    a class of hundreds would run out)."""
+    nb = write_nb(solution(), tmp_path / "s.ipynb")
+    counts = []
+    for w in (True, True, False, True):
+        grade_notebook(nb, "01_rnn_lstm", limits=dataclasses.replace(LIMITS, warm=w), only=["rnn_cell"])
+        counts.append(len(os.listdir("/proc/self/fd")))
+    assert counts[1:] == [counts[0]] * 3, counts

@@ -37,7 +37,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.worker import grader_only
+from autograder.worker import force_remove, grader_only
 
 KINDS = ("auto", "bwrap", "process")
 SANDBOX_UID = 65534
@@ -73,22 +73,13 @@ def _ignored(rel: Path) -> bool:
     return rel.parts[:2] == ("autograder", "oracles")
 
 
-def _remove(folder: Path) -> None:
-    """Delete a staged copy (read-only folders: made writable first, for a grader that is not root)."""
-    for path in folder.rglob("*"):
-        if path.is_dir():
-            path.chmod(0o755)
-    folder.chmod(0o755)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 @functools.cache
 def staged_code() -> tuple[Path, str]:
     """(folder, digest): a read-only copy of what a probe may import or read, made once per grading process.
 
     The digest covers every staged file, so a run can prove that the code its workers ran never changed."""
     dest = Path(tempfile.mkdtemp(prefix="seqlab-grader-code-"))
-    atexit.register(_remove, dest)
+    atexit.register(force_remove, dest)
     digest = hashlib.sha256()
     for top in ("seqlab", "autograder", "data"):
         for src in sorted((ROOT / top).rglob("*")):

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import psutil
 
+from autograder.worker import force_remove as remove
+
 EXIT_WAIT_S = 10.0  # after the runner kills a job: how long the zygote has to report it gone and clean
 MAX_IDLE = 2  # idle warm workers kept (each holds ~0.7 GB: Python, TensorFlow, Keras); the oldest goes first
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqlab-warm")
@@ -234,23 +236,6 @@ class Zygote:
 
     def _remove_slot(self) -> None:
         remove(self.slot)
-
-
-def remove(path: Path) -> None:
-    """Delete a file or folder a job wrote (a folder it made unreadable included)."""
-    try:
-        if path.is_dir() and not path.is_symlink():
-            for sub in [path, *path.rglob("*")]:
-                if sub.is_dir() and not sub.is_symlink():
-                    try:
-                        sub.chmod(0o700)
-                    except OSError:
-                        pass
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    except OSError:
-        pass
 
 
 class Pool:

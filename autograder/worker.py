@@ -190,6 +190,32 @@ def _not_dumpable() -> None:
         pass
 
 
+def force_remove(path) -> bool:
+    """Delete a file or folder whose folders may have been made unreadable or read-only (each made 0o700 first,
+    never through a symlink). True when it is gone. Used by the zygote between jobs and by the grader on job and
+    staged-code folders."""
+    import shutil
+
+    path = os.fspath(path)
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            for parent, subdirs, _ in os.walk(path):  # top-down: each folder is made readable before it is entered
+                for name in subdirs:
+                    sub = os.path.join(parent, name)
+                    if not os.path.islink(sub):
+                        try:
+                            os.chmod(sub, 0o700)
+                        except OSError:
+                            pass
+            shutil.rmtree(path, ignore_errors=True)  # as much as can go, even when one entry cannot
+        elif os.path.lexists(path):
+            os.unlink(path)
+    except OSError:
+        pass
+    return not os.path.lexists(path)
+
+
 SCRATCH = ("/tmp", "/dev/shm")  # what a job may write besides its folder: emptied between jobs
 
 
@@ -212,8 +238,6 @@ def _snapshot() -> dict[str, int]:
 def _clear(baseline: dict[str, int]) -> bool:
     """Delete what a job wrote under SCRATCH (everything not in `baseline`), restore the modes of what is, and never
     enter a mount point. True when nothing was left."""
-    import shutil
-
     clean = True
     for root in SCRATCH:
         try:
@@ -228,19 +252,7 @@ def _clear(baseline: dict[str, int]) -> bool:
                     if name in dirnames and not os.path.ismount(path):
                         keep.append(name)
                     continue
-                try:
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        for sub, subdirs, _ in os.walk(path):  # a folder the job made unreadable first
-                            os.chmod(sub, 0o700)
-                            for d in subdirs:
-                                try:
-                                    os.chmod(os.path.join(sub, d), 0o700)
-                                except OSError:
-                                    pass
-                        shutil.rmtree(path)
-                    else:
-                        os.unlink(path)
-                except OSError:
+                if not force_remove(path):
                     clean = False
             for name in keep:
                 try:

@@ -9,7 +9,7 @@ PYTEST_JOBS ?= 2
 # Every assignment that has a master notebook solutions/<id>/<id>.ipynb (nothing to edit when one is added)
 ASSIGNMENTS := $(sort $(foreach nb,$(wildcard solutions/*/*.ipynb),$(if $(filter $(notdir $(nb)),$(notdir $(patsubst %/,%,$(dir $(nb)))).ipynb),$(notdir $(patsubst %/,%,$(dir $(nb)))))))
 
-.PHONY: help venv demo test notebooks check-notebooks solutions checkpoints bench lock clean
+.PHONY: help venv demo test notebooks check-notebooks solutions checkpoints heldout bench lock clean
 
 help:
 	@echo "make demo        set up .venv and grade the sample class in examples/"
@@ -17,6 +17,7 @@ help:
 	@echo "make notebooks   regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make solutions   executed copies of the master notebooks in build/solutions/"
 	@echo "make checkpoints retrain the instructor checkpoint of 04_translation (minutes; committed)"
+	@echo "make heldout    rewrite the held-out questions of 02's and 03's training runs (seconds; committed)"
 	@echo "make bench       nbgrader autograde vs the standalone runner, seconds per submission"
 
 venv: $(STAMP)
@@ -46,6 +47,9 @@ solutions: venv
 
 checkpoints: venv
 	$(BIN)/python -m autograder.assignments.04_translation.checkpoint
+
+heldout: venv
+	$(BIN)/python -m autograder.checks.heldout
 
 bench: venv
 	$(BIN)/python benchmarks/grading.py --n 4

@@ -19,7 +19,7 @@ import sys
 # grader-only modules: never staged into a sandbox (autograder.sandbox), and refused to a submission's imports
 GRADER_ONLY = ("autograder.oracles", "autograder.checks.credit", "autograder.runner", "autograder.reports",
                "autograder.gradebook", "autograder.cli", "autograder.sandbox", "autograder.classreport", "autograder.warm",
-               "autograder.distributed", "autograder.nbgrader_hooks")
+               "autograder.distributed", "autograder.nbgrader_hooks", "autograder.checks.heldout")
 
 
 def grader_only(module: str) -> bool:

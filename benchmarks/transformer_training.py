@@ -4,15 +4,16 @@
                                               [--seeds 1,2,3] [--threads N] [--set NAME=VALUE ...]
 
 Trains the student's Transformer in the grader's configuration (the TRAIN_* constants at the top of
-autograder/assignments/03_transformer/training.py), once per variant and seed, and prints the held-out
-prefix token accuracy the judge compares with TRAIN_PASS_ACC / TRAIN_PARTIAL_ACC, the verdict, and the
-seconds of training.train (fit and prefix predictions). The model is the reference answers of
+autograder/assignments/03_transformer/training.py), once per variant and seed, and prints the accuracy
+on the held-out questions (autograder.checks.heldout) that the judge compares with TRAIN_PASS_ACC /
+TRAIN_PARTIAL_ACC, the verdict, the teacher-forced accuracy on the validation slice, and the seconds of
+training.train (fit and the answers to the questions). The model is the reference answers of
 tests/fixtures/03_reference_answers.py (a fresh namespace per run); the variants patch that namespace:
 
 - ``ref``: as written;
 - ``no_cross_attention``: the decoder's cross-attention output is zeroed (a Korean language model only);
 - ``causal_leak``: the look-ahead mask lets position t see t + 1 too (teacher-forced accuracy would be
-  high; the prefix predictions cannot use the missing next token);
+  high; a held-out question gives only the prefix, without the next token);
 - ``no_scaling``: scores without 1 / sqrt(d_k);
 - ``no_positional_encoding``: the sinusoid table is zero;
 - ``pre_norm``: pre-norm encoder and decoder layers (x + Sublayer(LN(x))), no final norm.
@@ -103,8 +104,15 @@ def variant_namespace(variant: str) -> dict:
     return ns
 
 
+def heldout_gold():
+    """The answers to the run's held-out questions (grader-side: the benchmark is the instructor's tool)."""
+    from autograder.checks import heldout
+
+    return heldout.gold(importlib.import_module("autograder.assignments.03_transformer.judges").HELDOUT)
+
+
 def run(variant: str, seed: int) -> tuple[float, float, float]:
-    """(held-out prefix token accuracy, teacher-forced token accuracy, seconds of training.train)."""
+    """(held-out question accuracy, teacher-forced token accuracy on the validation slice, seconds of train)."""
     import keras
     import numpy as np
 
@@ -116,9 +124,9 @@ def run(variant: str, seed: int) -> tuple[float, float, float]:
     start = time.perf_counter()
     pred = training.train(model, data)
     seconds = time.perf_counter() - start
-    xv, tv_in, gold = data["eval"]
+    xv, tv_in, gold = data["eval"]  # the validation slice, teacher-forced: what a peeking decoder would get
     forced = np.asarray(keras.ops.convert_to_numpy(model([xv, tv_in], training=False))).argmax(-1)
-    return training.token_accuracy(pred, gold), training.token_accuracy(forced, gold), seconds
+    return training.token_accuracy(pred, heldout_gold()), training.token_accuracy(forced, gold), seconds
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """benchmarks/transformer_training.py, the calibration of 03's training run, runs as documented (a tiny
 configuration, in a subprocess so that its --set never touches this process's training module), its
-variants change what they say they change, and the prefix predictions see only the prefix."""
+variants change what they say they change, and a held-out question is answered from its prefix alone."""
 from __future__ import annotations
 
 import importlib
@@ -47,24 +47,26 @@ def test_variants_patch_what_they_say():
     assert np.asarray(weights).shape == (2, 2, 3, 5)
 
 
-def test_prefix_predictions_see_only_the_prefix():
-    training = importlib.import_module("autograder.assignments.03_transformer.training")
-    t_in = np.array([[2, 5, 7, 9], [2, 6, 0, 0]], np.int32)
-    x = np.array([[4, 4, 0], [5, 0, 0]], np.int32)
+def test_heldout_predictions_answer_each_question_from_its_prefix_alone():
+    from autograder.checks.train import heldout_predictions
+
+    questions = dict(src=np.array([[4, 4, 0], [5, 0, 0], [6, 7, 8]], np.int32),
+                     prefix=np.array([[2, 5, 7], [2, 0, 0], [2, 9, 0]], np.int32), length=np.array([3, 1, 2], np.int32))
     seen = []
 
     def model(inputs, training=None):
         src, tgt = inputs
-        seen.append(tgt.shape[1])
+        seen.append((tgt.shape[1], src[:, 0].tolist(), tgt.tolist()))
         logits = np.zeros(tgt.shape + (12,), np.float32)
         b, t = np.indices(tgt.shape)
-        logits[b, t, (tgt + tgt.shape[1]) % 12] = 1.0  # depends on the prefix length: a peeking model
+        logits[b, t, (tgt + src[:, :1] + tgt.shape[1]) % 12] = 1.0  # depends on the source and the prefix width
         return logits
 
-    pred = training.prefix_predictions(model, x, t_in)
-    assert seen == [1, 2, 3, 4]
-    want = (t_in + np.arange(1, 5)) % 12
-    assert np.array_equal(pred, want) and pred.dtype == np.int32
+    pred = heldout_predictions(model, questions)
+    # one call per prefix length, each with only the rows of that length and only their prefix
+    assert seen == [(1, [5], [[2]]), (2, [6], [[2, 9]]), (3, [4], [[2, 5, 7]])]
+    assert pred.tolist() == [(7 + 4 + 3) % 12, (2 + 5 + 1) % 12, (9 + 6 + 2) % 12] and pred.dtype == np.int32
+    training = importlib.import_module("autograder.assignments.03_transformer.training")
     assert training.token_accuracy(np.array([[1, 2, 3]]), np.array([[1, 5, 0]])) == 0.5
 
 

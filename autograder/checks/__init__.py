@@ -11,4 +11,6 @@ process, and owns the student-facing message). Neither half imports an oracle.
   fitstep     one fit step changes every trainable weight
   sequence    causality (later tokens never change earlier outputs) and padding invariance
   train       train to a calibrated threshold, with partial credit below it
+  heldout     (grader-only) held-out sentences no student has seen, and the answers a training run is
+              scored against; the student's process gets the questions only (train.heldout_predictions)
 """

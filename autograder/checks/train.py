@@ -40,6 +40,33 @@ def corpus_slices(n_pairs: int, n_eval: int, max_words: int, eval_pad: int) -> d
                 src_vocab=en.vocab_size, tgt_vocab=ko.vocab_size)
 
 
+def load_heldout(path, source_pad: int) -> dict:
+    """A held-out question file (`autograder.checks.heldout`): dict(src=(N, >= source_pad), prefix=(N, P) int32,
+    right-padded with [PAD]; length=(N,) prefix lengths; key). It holds no answer: the judge keeps those."""
+    with np.load(path) as z:
+        src, prefix, length, key = z["src"], z["prefix"], z["length"], str(z["key"])
+    padded = np.zeros((len(src), max(source_pad, src.shape[1])), np.int32)
+    padded[:, :src.shape[1]] = src
+    return dict(src=padded, prefix=prefix.astype(np.int32), length=length.astype(np.int32), key=key)
+
+
+def heldout_predictions(model, questions: dict, batch_size: int = 256) -> np.ndarray:
+    """(N,) int32: for held-out sentence i, the argmax of model([src_i, prefix_i])[length_i - 1], i.e. the token
+    the model predicts after the prefix. Sentences are batched by prefix length, so a model only ever sees the
+    prefix of the sentence it answers for."""
+    import keras
+
+    src, prefix, length = questions["src"], questions["prefix"], questions["length"]
+    pred = np.zeros(len(length), np.int32)
+    for n in np.unique(length):
+        rows = np.flatnonzero(length == n)
+        for start in range(0, len(rows), batch_size):
+            idx = rows[start:start + batch_size]
+            logits = model([src[idx], prefix[idx, :n]], training=False)
+            pred[idx] = np.asarray(keras.ops.convert_to_numpy(logits))[:, n - 1].argmax(-1)
+    return pred
+
+
 def token_accuracy(pred, gold) -> float:
     """Token accuracy over the real (non-[PAD]) gold positions."""
     pred, gold = np.asarray(pred), np.asarray(gold)

@@ -19,7 +19,7 @@ from autograder.oracles import numpy_rnn
 from . import cases as C
 from . import hints
 from .judges_decoding import beam_error_analysis, beam_search, greedy_decoding  # noqa: F401
-from .judges_training import attention_training  # noqa: F401
+from .judges_training import HELDOUT, attention_training  # noqa: F401
 
 
 def _outputs(j, key, n):

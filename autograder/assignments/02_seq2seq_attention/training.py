@@ -1,14 +1,16 @@
 """The calibrated training run of attention_training: data, the grader's composition, the run.
 
-Used by the probe (in the student's process: compose and train the student's layers) and by the
-judge (the held-out gold tokens, recomputed from the shipped corpus, never taken from the record).
+Used by the probe (in the student's process: compose and train the student's layers) and by the judge.
 Always the shipped corpus and vocabularies (explicit folder: SEQLAB_CORPUS set by a cell changes nothing).
+Scored on held-out questions (`autograder.checks.heldout`): sentences no shipped split holds, each with one
+target prefix; the model predicts the token after it, and only the judge knows that token, so the student's
+process holds nothing to copy a right answer from.
 """
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from autograder.checks.train import corpus_slices, token_accuracy  # noqa: F401  (the judges and benchmarks use it)
+from autograder.checks.train import corpus_slices, heldout_predictions, load_heldout, token_accuracy  # noqa: F401
 
 from . import cases as C
 
@@ -37,8 +39,15 @@ def compose(encoder_cls, decoder_cls, attention_cls, source_mask, src_vocab, tgt
     return keras.Model([source, target_in], logits)
 
 
+HELDOUT_PATH = Path(__file__).with_name("heldout.npz")  # the held-out questions, without answers (`make heldout`)
+
+
+def heldout_questions() -> dict:
+    return load_heldout(HELDOUT_PATH, C.TRAIN_EVAL_PAD)
+
+
 def train(model, data):
-    """Fit on the training slice; the argmax predictions on the held-out pairs (int32). Seed first."""
+    """Fit on the training slice; the answers to the held-out questions ((HELDOUT_N,) int32). Seed first."""
     import keras
 
     epochs, batch, lr = C.TRAIN_EPOCHS, C.TRAIN_BATCH, C.TRAIN_LR
@@ -46,5 +55,4 @@ def train(model, data):
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0))
     x, t_in, t_out = data["train"]
     model.fit([x, t_in], t_out, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
-    xv, tv_in, _ = data["eval"]
-    return model.predict([xv, tv_in], batch_size=256, verbose=0).argmax(-1).astype(np.int32)
+    return heldout_predictions(model, heldout_questions())

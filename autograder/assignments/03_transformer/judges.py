@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.checks import heldout
 from autograder.checks.compare import close, mismatch
 from autograder.checks.roundtrip import same_after_roundtrip
 from autograder.checks.sequence import judge_causality
@@ -549,11 +550,20 @@ def schedule(j, seed):
 
 # ---- the training run --------------------------------------------------------------------------------------
 
+def _heldout_spec() -> heldout.Spec:
+    from . import training as T
+
+    return heldout.Spec(seed=905_316_477, n=T.HELDOUT_N, max_words=T.TRAIN_MAX_WORDS, path=T.HELDOUT_PATH)
+
+
+HELDOUT = _heldout_spec()  # the training run's held-out questions; the seed is grader-only
+
+
 def transformer_training(j, seed):
     from . import training as T
 
     data = T.corpus_arrays()
-    judge_training_run(j, data["eval"][2], [2, data["train"][1].shape[1], data["tgt_vocab"]],
+    judge_training_run(j, heldout.gold(HELDOUT), [2, data["train"][1].shape[1], data["tgt_vocab"]],
                        T.TRAIN_PASS_ACC, T.TRAIN_PARTIAL_ACC,  # read at call time (calibration)
                        hints.TRAIN_MODEL, hints.TRAIN_SLOW, hints.TRAIN_FAIL, model_steps=("construct", "model"))
 

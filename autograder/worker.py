@@ -269,9 +269,42 @@ def _clear(baseline: dict[str, int]) -> bool:
     return clean
 
 
+_SYSV = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))  # /proc/sysvipc/<kind>, its *ctl call
+_BASE_SYSV: set[tuple[str, int]] = set()  # what the sandbox held before any job (none, in practice)
+
+
+def _sysv_objects() -> set[tuple[str, int]]:
+    """(kind, id) of every System V IPC object in this IPC namespace (the sandbox's own: bwrap --unshare-all)."""
+    found = set()
+    for kind, _ in _SYSV:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        found.update((kind, int(row.split()[1])) for row in rows if len(row.split()) > 1)
+    return found
+
+
+def _clear_sysv(keep: set[tuple[str, int]]) -> bool:
+    """Remove the System V shared memory, message queues and semaphores a job made (they outlive their process, a
+    channel to the next job in the same sandbox). True when none is left."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = dict(_SYSV)
+    for kind, ident in _sysv_objects() - keep:
+        if kind == "sem":
+            libc.semctl(ident, 0, 0)  # IPC_RMID
+        else:
+            getattr(libc, calls[kind])(ident, 0, None)  # IPC_RMID
+    return not (_sysv_objects() - keep)
+
+
 def _sweep(isolated: bool, baseline: dict[str, int]) -> bool:
     """After a job, in a sandbox of its own: kill whatever the job left running (every process but pid 1, the
-    sandbox's init, and the zygote) and empty the private /tmp and /dev/shm. True when the sandbox is clean."""
+    sandbox's init, and the zygote), empty the private /tmp and /dev/shm and remove the System V IPC objects the
+    job made. True when the sandbox is clean."""
     if not isolated:
         return True  # the process sandbox: the runner kills the job's processes; /tmp is the machine's
     import signal
@@ -290,7 +323,8 @@ def _sweep(isolated: bool, baseline: dict[str, int]) -> bool:
             except OSError:
                 pass
         time.sleep(0.02)
-    return _clear(baseline) and clean
+    ipc_clean = _clear_sysv(_BASE_SYSV)
+    return _clear(baseline) and ipc_clean and clean
 
 
 def zygote(control_fd: str, isolated: bool) -> int:
@@ -317,6 +351,7 @@ def zygote(control_fd: str, isolated: bool) -> int:
         sock.send(json.dumps({"refused": f"{_threads()} threads after the imports"}).encode())
         return 1
     baseline = _snapshot() if isolated else {}
+    _BASE_SYSV.update(_sysv_objects() if isolated else ())
     sock.send(json.dumps({"ready": True}).encode())
     while True:
         try:

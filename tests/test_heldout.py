@@ -118,3 +118,19 @@ def test_copying_from_what_the_process_holds_no_longer_passes():
     old, old_copied = _copying_answers(*zip(*rows))
     old_gold = np.asarray([t_out[i][n - 1] for i in range(len(x)) for n in range(1, int((t_out[i] != 0).sum()) + 1)])
     assert old_copied == len(rows) and token_accuracy(old, old_gold) == 1.0
+
+
+def test_a_submission_that_replaces_the_runs_answers_gets_what_they_are_worth(monkeypatch):
+    """The 03 training item end to end (probe, record, judge) for a student's process that replaces the training
+    run by the best copy it can make (what a cell patching `training.train` would do): the item's `learns` fails
+    with the accuracy of those answers; the reference's own answers would pass (the mutant catalogue trains it)."""
+    from tests.test_grader_03 import REFERENCE, grade, namespace
+
+    training = importlib.import_module("autograder.assignments.03_transformer.training")
+    questions = load_heldout(training.HELDOUT_PATH, training.TRAIN_EVAL_PAD)
+    forged, _ = _copying_answers(questions["src"], questions["prefix"], questions["length"])
+    monkeypatch.setattr(training, "train", lambda model, data: forged)
+    result = grade("transformer_training", namespace(REFERENCE), 20261123)
+    checks = {c.name: c for c in result.checks}
+    assert checks["model"].passed and not checks["learns"].passed, result.feedback()
+    assert "0.42" in checks["learns"].message and result.score < result.max_points

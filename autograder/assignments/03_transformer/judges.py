@@ -18,6 +18,7 @@ from autograder.oracles import transformer as o
 
 from . import cases as C
 from . import hints
+from . import training
 
 HALF_TOL = 2e-2  # float16 arithmetic against float64
 
@@ -550,21 +551,14 @@ def schedule(j, seed):
 
 # ---- the training run --------------------------------------------------------------------------------------
 
-def _heldout_spec() -> heldout.Spec:
-    from . import training as T
-
-    return heldout.Spec(seed=905_316_477, n=T.HELDOUT_N, max_words=T.TRAIN_MAX_WORDS, path=T.HELDOUT_PATH)
-
-
-HELDOUT = _heldout_spec()  # the training run's held-out questions; the seed is grader-only
+HELDOUT = heldout.Spec(seed=905_316_477, n=training.HELDOUT_N, max_words=training.TRAIN_MAX_WORDS,
+                       path=training.HELDOUT_PATH)  # the training run's held-out questions; the seed is grader-only
 
 
 def transformer_training(j, seed):
-    from . import training as T
-
-    data = T.corpus_arrays()
+    data = training.corpus_arrays()
     judge_training_run(j, heldout.gold(HELDOUT), [2, data["train"][1].shape[1], data["tgt_vocab"]],
-                       T.TRAIN_PASS_ACC, T.TRAIN_PARTIAL_ACC,  # read at call time (calibration)
+                       training.TRAIN_PASS_ACC, training.TRAIN_PARTIAL_ACC,  # read at call time (calibration)
                        hints.TRAIN_MODEL, hints.TRAIN_SLOW, hints.TRAIN_FAIL, model_steps=("construct", "model"))
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from autograder.checks.train import corpus_slices, heldout_predictions, load_heldout, token_accuracy  # noqa: F401
 
 # ---- configuration (read at call time, so a calibration can change it: benchmarks/transformer_training.py --set)
